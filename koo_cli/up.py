@@ -1,0 +1,114 @@
+"""`koo up`: the whole platform on one machine, each service its own process."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import click
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from koo_cli.embedded import EmbeddedBackends
+from koo_cli.registry import PROCESSES, Process
+from services.kit.migrations import upgrade_all
+
+STARTUP_TIMEOUT = 60.0
+
+
+def _serving(proc: Process) -> bool:
+    if proc.kind == "http":
+        import urllib.request
+
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{proc.port}/healthz", timeout=1) as resp:
+                return bool(resp.status == 200)
+        except OSError:
+            return False
+    with grpc.insecure_channel(f"127.0.0.1:{proc.port}") as channel:
+        try:
+            reply = health_pb2_grpc.HealthStub(channel).Check(
+                health_pb2.HealthCheckRequest(service=proc.health_name), timeout=1
+            )
+        except grpc.RpcError:
+            return False
+        return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
+
+
+def run_up(data_dir: Path, only: tuple[str, ...]) -> None:
+    data_dir = data_dir.expanduser().resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    env["KOO_DATA_DIR"] = str(data_dir)
+    env.setdefault("KOO_ENV", "development")
+    backends = EmbeddedBackends(data_dir)
+    stopping = False
+
+    def request_stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    children: list[tuple[Process, subprocess.Popen[bytes]]] = []
+    try:
+        if env.get("KOO_DATABASE_URL"):
+            click.echo("postgres   external (KOO_DATABASE_URL)")
+        else:
+            env["KOO_DATABASE_URL"] = backends.start_postgres()
+            click.echo(f"postgres   embedded, data in {data_dir / 'postgres'}")
+        if env.get("KOO_REDIS_URL"):
+            click.echo("redis      external (KOO_REDIS_URL)")
+        else:
+            env["KOO_REDIS_URL"] = backends.start_redis()
+            click.echo(f"redis      embedded, data in {data_dir / 'redis.rdb'}")
+        migrated = upgrade_all(env["KOO_DATABASE_URL"])
+        click.echo(f"migrations applied: {', '.join(migrated)}")
+        chosen = [p for p in PROCESSES if p.available() and (not only or p.name in only)]
+        for proc in chosen:
+            child = subprocess.Popen(
+                [sys.executable, "-m", "koo_cli.main", "serve", proc.name],
+                env={**env, "KOO_PORT": str(proc.port)},
+                start_new_session=True,
+            )
+            children.append((proc, child))
+        started = time.monotonic()
+        waiting = [p for p, _ in children if p.kind != "worker"]
+        while waiting and not stopping:
+            for proc, child in children:
+                if child.poll() is not None:
+                    raise click.ClickException(f"{proc.name} exited with code {child.returncode} while starting")
+            waiting = [p for p in waiting if not _serving(p)]
+            if time.monotonic() - started > STARTUP_TIMEOUT:
+                raise click.ClickException(f"not serving after {STARTUP_TIMEOUT:.0f}s: {[p.name for p in waiting]}")
+            time.sleep(0.2)
+        if stopping:
+            return
+        elapsed = time.monotonic() - started
+        click.echo(f"\nKoo is up ({elapsed:.1f}s to all SERVING). Ctrl-C stops everything.")
+        for proc, child in children:
+            where = f"http://127.0.0.1:{proc.port}" if proc.kind == "http" else f"127.0.0.1:{proc.port}"
+            click.echo(f"  {proc.name:<15} {proc.kind:<7} {where:<28} pid {child.pid}")
+        while not stopping:
+            for proc, child in children:
+                if child.poll() is not None:
+                    click.echo(f"{proc.name} exited with code {child.returncode}; stopping Koo", err=True)
+                    stopping = True
+            time.sleep(0.5)
+    finally:
+        click.echo("stopping...")
+        for _, child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 25
+        for _, child in children:
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+        backends.stop()
+        click.echo("stopped")

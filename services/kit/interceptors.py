@@ -1,0 +1,135 @@
+"""Server interceptor: request context, caller identity, logging and error mapping.
+
+Written once for every service. It verifies the bearer token forwarded in metadata (zero
+trust: the gateway checked it too), exposes the caller through `context.current_caller()`,
+logs one line per call, and turns domain errors into `google.rpc.Status` with details.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import grpc
+
+from services.kit.auth import TokenVerifier
+from services.kit.context import Caller, set_caller, set_request_id
+from services.kit.errors import KooError, Unauthenticated
+
+log = logging.getLogger("koo.rpc")
+
+_UNLOGGED = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+
+
+class ServiceInterceptor(grpc.aio.ServerInterceptor):
+    def __init__(self, verifier: TokenVerifier | None) -> None:
+        self._verifier = verifier
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> grpc.RpcMethodHandler:
+        handler = await continuation(handler_call_details)
+        method = handler_call_details.method
+        if handler is None or method.startswith(_UNLOGGED):
+            return handler
+        if handler.unary_unary:
+            return grpc.unary_unary_rpc_method_handler(
+                self._wrap_unary(handler.unary_unary, method),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.stream_unary:
+            return grpc.stream_unary_rpc_method_handler(
+                self._wrap_unary(handler.stream_unary, method),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        if handler.unary_stream:
+            return grpc.unary_stream_rpc_method_handler(
+                self._wrap_stream(handler.unary_stream, method),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
+        return grpc.stream_stream_rpc_method_handler(
+            self._wrap_stream(handler.stream_stream, method),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+    def _enter(self, context: grpc.aio.ServicerContext) -> None:
+        metadata = {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
+        set_request_id(metadata.get("x-request-id") or uuid.uuid4().hex)
+        set_caller(self._caller_from(metadata.get("authorization", "")))
+
+    def _caller_from(self, header: str) -> Caller | None:
+        if not header:
+            return None
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthenticated("the authorization must be `Bearer <token>`", reason="TOKEN_INVALID")
+        if self._verifier is None:
+            raise Unauthenticated("this service cannot verify tokens", reason="TOKEN_INVALID")
+        claims = self._verifier.verify(token.strip())
+        return Caller(user_id=claims.user_id, session_id=claims.session_id, token=token.strip())
+
+    def _wrap_unary(self, behavior: Any, method: str) -> Any:
+        async def wrapper(request: Any, context: grpc.aio.ServicerContext) -> Any:
+            started = time.perf_counter()
+            code = grpc.StatusCode.OK
+            try:
+                self._enter(context)
+                return await behavior(request, context)
+            except KooError as exc:
+                code = exc.code
+                await _abort(context, exc)
+            except Exception:
+                code = context.code() if isinstance(context.code(), grpc.StatusCode) else grpc.StatusCode.INTERNAL
+                if code in (None, grpc.StatusCode.OK, grpc.StatusCode.INTERNAL):
+                    code = grpc.StatusCode.INTERNAL
+                    log.exception("rpc failed", extra={"method": method})
+                raise
+            finally:
+                _log_call(method, code, started)
+
+        return wrapper
+
+    def _wrap_stream(self, behavior: Any, method: str) -> Any:
+        async def wrapper(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            started = time.perf_counter()
+            code = grpc.StatusCode.OK
+            try:
+                self._enter(context)
+                async for item in behavior(request, context):
+                    yield item
+            except KooError as exc:
+                code = exc.code
+                await _abort(context, exc)
+            except Exception:
+                code = grpc.StatusCode.INTERNAL
+                log.exception("rpc failed", extra={"method": method})
+                raise
+            finally:
+                _log_call(method, code, started)
+
+        return wrapper
+
+
+async def _abort(context: grpc.aio.ServicerContext, exc: KooError) -> None:
+    status = exc.to_status()
+    await context.abort(
+        exc.code,
+        exc.message,
+        trailing_metadata=(("grpc-status-details-bin", status.SerializeToString()),),
+    )
+
+
+def _log_call(method: str, code: grpc.StatusCode | None, started: float) -> None:
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    name = code.name if isinstance(code, grpc.StatusCode) else "UNKNOWN"
+    level = logging.WARNING if name in ("INTERNAL", "UNKNOWN", "DEADLINE_EXCEEDED") else logging.DEBUG
+    log.log(level, "rpc", extra={"method": method, "code": name, "ms": round(elapsed_ms, 2)})

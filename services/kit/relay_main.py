@@ -1,0 +1,34 @@
+"""`koo serve outbox-relay`: publishes every service schema's outbox to Redis Streams.
+
+Each service process also relays its own outbox; this standalone relay lets production
+scale publishing apart from serving (relays lock rows with SKIP LOCKED, so several run
+safely side by side).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+
+from services.kit.events import run_relay
+from services.kit.migrations import SERVICE_SCHEMAS
+from services.kit.server import Register, Resources, run_service
+from services.kit.settings import KitSettings, load_settings
+
+SETTINGS_CLASS = KitSettings
+
+
+def make_register(settings: KitSettings) -> Register:
+    async def register(server: grpc.aio.Server, res: Resources) -> list[str]:
+        assert res.engine is not None and res.redis is not None, "the relay needs PostgreSQL and Redis"
+        for schema in SERVICE_SCHEMAS.values():
+            res.spawn(run_relay(res.engine, res.redis, schema=schema), name=f"relay-{schema}")
+        return []
+
+    return register
+
+
+def main() -> None:
+    settings = load_settings(SETTINGS_CLASS)
+    asyncio.run(run_service(settings, name="outbox-relay", register=make_register(settings)))

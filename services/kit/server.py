@@ -1,0 +1,182 @@
+"""The grpc.aio server every Koo process runs: health, reflection, interceptors, drain.
+
+`run_service` builds shared resources from settings (database engine, Redis, channels to
+peers, token verifier, Snowflake ids), lets the service register its servicers and start
+its background tasks, flips health to SERVING, and on SIGTERM/SIGINT flips it to
+NOT_SERVING, drains in-flight calls for `shutdown_grace` seconds and closes everything.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.kit.auth import TokenVerifier, ensure_dev_keys
+from services.kit.channels import Channels
+from services.kit.db import create_engine
+from services.kit.ids import Snowflake, lease_worker_id
+from services.kit.interceptors import ServiceInterceptor
+from services.kit.logs import setup_logging
+from services.kit.redis_client import create_redis
+from services.kit.settings import DEFAULT_PORTS, KitSettings
+from services.kit.telemetry import instrument_engine, setup_tracing, shutdown_tracing
+
+log = logging.getLogger("koo.server")
+
+
+@dataclass
+class Resources:
+    """What a service's code gets at start-up, built once from settings."""
+
+    settings: KitSettings
+    engine: AsyncEngine | None
+    redis: Redis | None
+    channels: Channels
+    verifier: TokenVerifier | None
+    ids: Snowflake
+    tasks: list[asyncio.Task[Any]] = field(default_factory=list)
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
+        """Run a background task (a worker loop) for the life of the server."""
+        task = asyncio.create_task(coro, name=name)
+        task.add_done_callback(_report_crash)
+        self.tasks.append(task)
+        return task
+
+    def on_close(self, closer: Callable[[], Awaitable[None]]) -> None:
+        self.closers.append(closer)
+
+
+def _report_crash(task: asyncio.Task[Any]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background task %s crashed", task.get_name(), exc_info=task.exception())
+
+
+def load_verifier(settings: KitSettings) -> TokenVerifier | None:
+    path = settings.jwt_public_keys_file
+    if path is None and settings.env != "production":
+        _, path = ensure_dev_keys(settings.data_dir)
+    if path is None:
+        return None
+    return TokenVerifier.from_file(path, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+
+
+async def build_resources(settings: KitSettings, *, name: str, pool_size: int = 10) -> Resources:
+    engine = create_engine(settings.database_url, pool_size=pool_size) if settings.database_url else None
+    if engine is not None:
+        instrument_engine(engine)
+    redis = create_redis(settings.redis_url) if settings.redis_url else None
+    worker_id = settings.worker_id
+    if worker_id < 0:
+        worker_id = await lease_worker_id(redis) if redis is not None else 0
+    channels = Channels(
+        {
+            "user": settings.user_addr,
+            "post": settings.post_addr,
+            "feed": settings.feed_addr,
+            "search": settings.search_addr,
+            "media": settings.media_addr,
+        },
+        timeout=settings.call_timeout,
+    )
+    return Resources(
+        settings=settings,
+        engine=engine,
+        redis=redis,
+        channels=channels,
+        verifier=load_verifier(settings),
+        ids=Snowflake(worker_id),
+    )
+
+
+async def close_resources(res: Resources) -> None:
+    for task in res.tasks:
+        task.cancel()
+    await asyncio.gather(*res.tasks, return_exceptions=True)
+    for closer in reversed(res.closers):
+        await closer()
+    await res.channels.close()
+    if res.redis is not None:
+        await res.redis.aclose()
+    if res.engine is not None:
+        await res.engine.dispose()
+
+
+Register = Callable[[grpc.aio.Server, Resources], Awaitable[list[str]]]
+
+
+@dataclass
+class RunningServer:
+    """A started server with its resources; `stop()` drains and closes everything."""
+
+    name: str
+    server: grpc.aio.Server
+    health: health.aio.HealthServicer
+    resources: Resources
+    port: int
+    service_names: list[str]
+
+    async def stop(self, grace: float | None = None) -> None:
+        await self.health.enter_graceful_shutdown()
+        await self.server.stop(self.resources.settings.shutdown_grace if grace is None else grace)
+        await close_resources(self.resources)
+
+
+async def start_server(settings: KitSettings, *, name: str, register: Register) -> RunningServer:
+    """Build resources, register servicers, start serving and report SERVING."""
+    res = await build_resources(settings, name=name)
+    server = grpc.aio.server(
+        interceptors=[ServiceInterceptor(res.verifier)],
+        options=[("grpc.so_reuseport", 1), ("grpc.max_receive_message_length", 8 * 1024 * 1024)],
+    )
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    names = await register(server, res)
+    reflection.enable_server_reflection(
+        [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
+        server,
+    )
+    port = settings.port if settings.port else DEFAULT_PORTS.get(name, 0)
+    bound = server.add_insecure_port(f"{settings.host}:{port}")
+    await server.start()
+    for full_name in ["", *names]:
+        await health_servicer.set(full_name, health_pb2.HealthCheckResponse.SERVING)
+    log.info("koo %s serving on %s:%d (%s)", name, settings.host, bound, ", ".join(names) or "health only")
+    return RunningServer(name, server, health_servicer, res, bound, names)
+
+
+async def run_service(settings: KitSettings, *, name: str, register: Register) -> None:
+    """Serve until SIGTERM/SIGINT. `register` adds servicers and returns their full names."""
+    setup_logging(name, settings.log_level)
+    setup_tracing(name, settings.otlp_endpoint)
+    running = await start_server(settings, name=name, register=register)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stopping.set)
+
+    async def drain() -> None:
+        await stopping.wait()
+        log.info("koo %s draining (up to %.0fs)", name, settings.shutdown_grace)
+        await running.health.enter_graceful_shutdown()
+        await running.server.stop(settings.shutdown_grace)
+
+    drainer = asyncio.create_task(drain())
+    try:
+        await running.server.wait_for_termination()
+    finally:
+        drainer.cancel()
+        await close_resources(running.resources)
+        shutdown_tracing()
+        log.info("koo %s stopped", name)

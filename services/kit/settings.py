@@ -1,0 +1,94 @@
+"""Typed settings from `KOO_` environment variables, one class per process."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Literal, TypeVar
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_PORTS: dict[str, int] = {
+    "user": 50051,
+    "post": 50052,
+    "feed": 50053,
+    "search": 50054,
+    "media": 50055,
+    "gateway": 8080,
+    "feed-worker": 50061,
+    "search-indexer": 50062,
+    "media-worker": 50063,
+    "outbox-relay": 50064,
+}
+
+
+def default_data_dir() -> Path:
+    """A per-user data folder (XDG on Linux), used by `koo up` and dev key material."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "koo"
+
+
+class KitSettings(BaseSettings):
+    """What every Koo process reads. Subclass per process and add its own fields."""
+
+    model_config = SettingsConfigDict(env_prefix="KOO_", extra="ignore", frozen=True)
+
+    env: Literal["development", "test", "production"] = "development"
+    host: str = "0.0.0.0"
+    port: int = 0
+    database_url: str = ""
+    redis_url: str = ""
+    data_dir: Path = Field(default_factory=default_data_dir)
+    log_level: str = "INFO"
+    otlp_endpoint: str = ""
+    # JWKS JSON with the public keys every service accepts (rotation: several keys by kid).
+    jwt_public_keys_file: Path | None = None
+    jwt_issuer: str = "koo-user-service"
+    jwt_audience: str = "koo"
+    # Where the other services listen (host:port).
+    user_addr: str = "127.0.0.1:50051"
+    post_addr: str = "127.0.0.1:50052"
+    feed_addr: str = "127.0.0.1:50053"
+    search_addr: str = "127.0.0.1:50054"
+    media_addr: str = "127.0.0.1:50055"
+    # Deadline for service-to-service calls, seconds.
+    call_timeout: float = 5.0
+    # Snowflake worker id; -1 means lease one from Redis at start-up.
+    worker_id: int = -1
+    # Seconds the server drains in-flight calls after SIGTERM (matches the k8s preStop).
+    shutdown_grace: float = 20.0
+
+    @model_validator(mode="after")
+    def _require_backends(self) -> KitSettings:
+        if self.env == "production":
+            missing = [
+                name
+                for name, value in (
+                    ("KOO_DATABASE_URL", self.database_url),
+                    ("KOO_REDIS_URL", self.redis_url),
+                    ("KOO_JWT_PUBLIC_KEYS_FILE", self.jwt_public_keys_file),
+                )
+                if not value
+            ]
+            if missing:
+                raise ValueError(f"production needs {', '.join(missing)}")
+        return self
+
+
+S = TypeVar("S", bound=BaseSettings)
+
+
+def load_settings(cls: type[S]) -> S:
+    """Build settings or stop the process with a message naming the bad variables."""
+    try:
+        return cls()
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            loc = "_".join(str(p) for p in err["loc"]).upper()
+            name = f"KOO_{loc}" if loc else "settings"
+            lines.append(f"  {name}: {err['msg']}")
+        sys.stderr.write("koo: invalid configuration\n" + "\n".join(lines) + "\n")
+        raise SystemExit(2) from None

@@ -1,0 +1,5 @@
+"""Alembic environment for the post service schema (see services.kit.migrations)."""
+
+from services.kit.migrations import run_env
+
+run_env()

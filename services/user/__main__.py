@@ -1,0 +1,76 @@
+"""`koo serve user`: the user service process."""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+from argon2 import PasswordHasher
+from argon2.profiles import RFC_9106_LOW_MEMORY
+
+from koo.user.v1 import user_service_pb2, user_service_pb2_grpc
+from services.kit.auth import TokenSigner, ensure_dev_keys
+from services.kit.events import Event, StreamConsumer, run_relay
+from services.kit.server import Register, Resources, run_service
+from services.kit.settings import load_settings
+from services.user import store
+from services.user.counters import apply_post_events
+from services.user.domain import UserDomain
+from services.user.servicer import UserServicer
+from services.user.settings import UserSettings
+
+SERVICE_NAME = user_service_pb2.DESCRIPTOR.services_by_name["UserService"].full_name
+
+
+def build_signer(settings: UserSettings) -> TokenSigner:
+    path = settings.jwt_private_key_file
+    if path is None:
+        path, _ = ensure_dev_keys(settings.data_dir)
+    return TokenSigner.from_file(path, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
+
+
+def build_hasher(settings: UserSettings) -> PasswordHasher:
+    return PasswordHasher(
+        time_cost=settings.argon2_time_cost,
+        memory_cost=settings.argon2_memory_kib,
+        parallelism=settings.argon2_parallelism,
+        hash_len=RFC_9106_LOW_MEMORY.hash_len,
+        salt_len=RFC_9106_LOW_MEMORY.salt_len,
+    )
+
+
+SETTINGS_CLASS = UserSettings
+
+
+def make_register(settings: UserSettings) -> Register:
+    async def register(server: grpc.aio.Server, res: Resources) -> list[str]:
+        assert res.engine is not None and res.redis is not None, "the user service needs PostgreSQL and Redis"
+        domain = UserDomain(
+            res.engine,
+            ids=res.ids,
+            signer=build_signer(settings),
+            hasher=build_hasher(settings),
+            access_ttl=settings.access_token_ttl,
+            refresh_ttl=settings.refresh_token_ttl,
+        )
+        user_service_pb2_grpc.add_UserServiceServicer_to_server(UserServicer(domain), server)
+        engine, redis = res.engine, res.redis
+        res.spawn(run_relay(engine, redis, schema=store.SCHEMA), name="user-outbox-relay")
+
+        async def counters(events: list[Event]) -> None:
+            await apply_post_events(engine, events)
+
+        consumer = StreamConsumer(redis, topic="post", group="user-counters", handler=counters)
+        res.spawn(consumer.run(), name="user-post-counters")
+        return [SERVICE_NAME]
+
+    return register
+
+
+def main() -> None:
+    settings = load_settings(SETTINGS_CLASS)
+    asyncio.run(run_service(settings, name="user", register=make_register(settings)))
+
+
+if __name__ == "__main__":
+    main()
