@@ -17,7 +17,11 @@ import grpc
 
 from services.kit.server import RunningServer, start_server
 
+from koo_cli.registry import BY_NAME, PROCESSES
+
 SERVICES = ("user", "post", "feed", "search", "media")
+# Workers (event consumers) run in the test process too, when their module exists.
+WORKERS = tuple(p.name for p in PROCESSES if p.kind == "worker" and p.name != "outbox-relay")
 
 
 def free_port() -> int:
@@ -71,8 +75,11 @@ async def start_stack(
 ) -> Stack:
     stack = Stack(ports={name: free_port() for name in SERVICES})
     common = base_settings(database_url=database_url, redis_url=redis_url, data_dir=data_dir, ports=stack.ports)
-    for name in SERVICES:
-        module = importlib.import_module(f"services.{name}.__main__")
+    workers = [p for p in PROCESSES if p.name in WORKERS and p.available()]
+    for name in (*SERVICES, *(w.name for w in workers)):
+        module = importlib.import_module(BY_NAME[name].module)
+        if name not in stack.ports:
+            stack.ports[name] = free_port()
         settings_cls = module.SETTINGS_CLASS
         wanted = {**common, "port": stack.ports[name], **(overrides or {}).get(name, {})}
         settings = settings_cls(**{k: v for k, v in wanted.items() if k in settings_cls.model_fields})
