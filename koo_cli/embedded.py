@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ class EmbeddedBackends:
 
         pgdata = self.data_dir / "postgres"
         pgdata.parent.mkdir(parents=True, exist_ok=True)
-        self._pg = pgserver.get_server(pgdata, cleanup_mode="stop")
+        self._pg = pgserver.get_server(pgdata, cleanup_mode="stop")  # type: ignore[attr-defined]
         self._pg.psql("SELECT 1;")
         uri: str = self._pg.get_uri()
         return uri
@@ -37,10 +38,9 @@ class EmbeddedBackends:
 
     def stop(self) -> None:
         if self._redis is not None:
-            try:
+            # The server closes the connection as it stops, which redis-py reports as an error.
+            with contextlib.suppress(Exception):
                 self._redis.shutdown(save=True)
-            except Exception:  # noqa: BLE001 - the server may already be gone
-                pass
             self._redis = None
         if self._pg is not None:
             self._pg.cleanup()

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 
 import grpc
 from google.rpc import error_details_pb2, status_pb2
-
 from koo.user.v1 import user_service_pb2 as user_pb
 from koo.user.v1 import user_service_pb2_grpc as user_grpc
 
@@ -34,7 +33,11 @@ def unique_handle(prefix: str = "u") -> str:
 
 
 async def new_account(
-    channel: grpc.aio.Channel, *, handle: str | None = None, display_name: str = "परीक्षक", languages: list[str] | None = None
+    channel: grpc.aio.Channel,
+    *,
+    handle: str | None = None,
+    display_name: str = "परीक्षक",
+    languages: list[str] | None = None,
 ) -> Account:
     stub = user_grpc.UserServiceStub(channel)
     handle = handle or unique_handle()

@@ -15,9 +15,8 @@ from typing import Any
 
 import grpc
 
-from services.kit.server import RunningServer, start_server
-
 from koo_cli.registry import BY_NAME, PROCESSES
+from services.kit.server import RunningServer, start_server
 
 SERVICES = ("user", "post", "feed", "search", "media")
 # Workers (event consumers) run in the test process too, when their module exists.

@@ -29,9 +29,7 @@ def _details(details: grpc.aio.ClientCallDetails, default_timeout: float) -> grp
     if request_id and "x-request-id" not in metadata:
         metadata["x-request-id"] = request_id
     timeout = details.timeout if details.timeout is not None else default_timeout
-    return grpc.aio.ClientCallDetails(
-        details.method, timeout, metadata, details.credentials, details.wait_for_ready
-    )
+    return grpc.aio.ClientCallDetails(details.method, timeout, metadata, details.credentials, details.wait_for_ready)
 
 
 class _UnaryUnary(grpc.aio.UnaryUnaryClientInterceptor):

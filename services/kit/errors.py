@@ -36,16 +36,10 @@ class KooError(Exception):
     def to_status(self) -> status_pb2.Status:
         details: list[any_pb2.Any] = []
         info = any_pb2.Any()
-        info.Pack(
-            error_details_pb2.ErrorInfo(
-                reason=self.reason, domain=ERROR_DOMAIN, metadata=self.metadata
-            )
-        )
+        info.Pack(error_details_pb2.ErrorInfo(reason=self.reason, domain=ERROR_DOMAIN, metadata=self.metadata))
         details.append(info)
         details.extend(self._extra_details())
-        return status_pb2.Status(
-            code=_CODE_NUMBERS[self.code], message=self.message, details=details
-        )
+        return status_pb2.Status(code=_CODE_NUMBERS[self.code], message=self.message, details=details)
 
     def _extra_details(self) -> list[any_pb2.Any]:
         return []
@@ -73,8 +67,7 @@ class InvalidArgument(KooError):
     def _extra_details(self) -> list[any_pb2.Any]:
         request = error_details_pb2.BadRequest(
             field_violations=[
-                error_details_pb2.BadRequest.FieldViolation(field=f, description=d)
-                for f, d in self.violations.items()
+                error_details_pb2.BadRequest.FieldViolation(field=f, description=d) for f, d in self.violations.items()
             ]
         )
         packed = any_pb2.Any()

@@ -14,8 +14,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import socket
 import os
+import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -189,7 +189,7 @@ class StreamConsumer:
         self._claim_cursor = _text(claimed[0])
         if claimed[1]:
             handled += await self._handle(claimed[1])
-        reply = await self.redis.xreadgroup(
+        reply: Any = await self.redis.xreadgroup(
             self.group, self.name, {self.stream: ">"}, count=self.batch, block=self.block_ms
         )
         for _stream, messages in reply or []:

@@ -43,9 +43,11 @@ class Snowflake:
             else:
                 self._sequence = 0
             self._last_ms = now
-            return ((now - KOO_EPOCH_MS) << (WORKER_BITS + SEQUENCE_BITS)) | (
-                self.worker_id << SEQUENCE_BITS
-            ) | self._sequence
+            return (
+                ((now - KOO_EPOCH_MS) << (WORKER_BITS + SEQUENCE_BITS))
+                | (self.worker_id << SEQUENCE_BITS)
+                | self._sequence
+            )
 
 
 def _now_ms() -> int:

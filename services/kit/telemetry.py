@@ -5,14 +5,13 @@ from __future__ import annotations
 from opentelemetry import trace
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanProcessor
+from opentelemetry.sdk.trace import SpanProcessor
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
 _provider: TracerProvider | None = None
 
 
-def setup_tracing(
-    service: str, otlp_endpoint: str = "", *, exporter: SpanExporter | None = None
-) -> TracerProvider:
+def setup_tracing(service: str, otlp_endpoint: str = "", *, exporter: SpanExporter | None = None) -> TracerProvider:
     """Install the global tracer provider and instrument gRPC and Redis.
 
     Spans always exist (so logs carry trace ids); they leave the process only when
@@ -40,8 +39,8 @@ def setup_tracing(
     )
     from opentelemetry.instrumentation.redis import RedisInstrumentor
 
-    GrpcAioInstrumentorServer().instrument()
-    GrpcAioInstrumentorClient().instrument()
+    GrpcAioInstrumentorServer().instrument()  # type: ignore[no-untyped-call]
+    GrpcAioInstrumentorClient().instrument()  # type: ignore[no-untyped-call]
     RedisInstrumentor().instrument()
     return provider
 

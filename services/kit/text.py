@@ -10,9 +10,7 @@ import unicodedata
 
 import regex
 
-LANGUAGES: frozenset[str] = frozenset(
-    {"as", "bn", "en", "gu", "hi", "kn", "ml", "mr", "or", "pa", "ta", "te"}
-)
+LANGUAGES: frozenset[str] = frozenset({"as", "bn", "en", "gu", "hi", "kn", "ml", "mr", "or", "pa", "ta", "te"})
 
 _WORD = r"[\p{L}\p{M}\p{N}_]"
 # A hashtag starts after a non-word character (or the start) and must hold a letter.

@@ -100,10 +100,10 @@ class UserDomain:
 
     async def register(self, *, handle: str, password: str, display_name: str, languages: list[str]) -> UserRow:
         violations: dict[str, str] = {}
-        for check, field in (
-            (lambda: check_handle(handle), "handle"),
-            (lambda: check_display_name(display_name), "display_name"),
-            (lambda: check_languages(languages), "languages"),
+        for check in (
+            lambda: check_handle(handle),
+            lambda: check_display_name(display_name),
+            lambda: check_languages(languages),
         ):
             try:
                 check()
@@ -344,7 +344,9 @@ class UserDomain:
         token = encode_token({"k": kind, "u": user_id, "c": rows[-1][0]}) if more else ""
         return Page(users=[u for _, u in rows], next_page_token=token)
 
-    async def follower_refs(self, *, user_id: int, size: int, page_token: str) -> tuple[list[tuple[int, list[str]]], str]:
+    async def follower_refs(
+        self, *, user_id: int, size: int, page_token: str
+    ) -> tuple[list[tuple[int, list[str]]], str]:
         cursor = decode_token(page_token, kind="follower-ids")
         async with self.engine.connect() as db:
             rows = await store.follower_refs(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from grpc.aio import ServicerContext
-
 from koo.user.v1 import user_service_pb2 as pb
 from koo.user.v1 import user_service_pb2_grpc as pb_grpc
+
 from services.kit.context import current_caller, require_caller
 from services.kit.errors import InvalidArgument
 from services.kit.paging import page_size
@@ -73,18 +73,24 @@ class UserServicer(pb_grpc.UserServiceServicer):
             "user": user_pb(session.user),
         }
 
-    async def CreateSession(self, request: pb.CreateSessionRequest, context: ServicerContext) -> pb.CreateSessionResponse:
+    async def CreateSession(
+        self, request: pb.CreateSessionRequest, context: ServicerContext
+    ) -> pb.CreateSessionResponse:
         violations = {f: f"{f} is required" for f in ("handle", "password") if not getattr(request, f)}
         if violations:
             raise InvalidArgument(violations)
         session = await self.domain.login(handle=request.handle, password=request.password)
         return pb.CreateSessionResponse(**self._session_fields(session))  # type: ignore[arg-type]
 
-    async def RefreshSession(self, request: pb.RefreshSessionRequest, context: ServicerContext) -> pb.RefreshSessionResponse:
+    async def RefreshSession(
+        self, request: pb.RefreshSessionRequest, context: ServicerContext
+    ) -> pb.RefreshSessionResponse:
         session = await self.domain.refresh(refresh_token=request.refresh_token)
         return pb.RefreshSessionResponse(**self._session_fields(session))  # type: ignore[arg-type]
 
-    async def DeleteSession(self, request: pb.DeleteSessionRequest, context: ServicerContext) -> pb.DeleteSessionResponse:
+    async def DeleteSession(
+        self, request: pb.DeleteSessionRequest, context: ServicerContext
+    ) -> pb.DeleteSessionResponse:
         await self.domain.logout(session_id=require_caller().session_id)
         return pb.DeleteSessionResponse()
 
@@ -98,7 +104,9 @@ class UserServicer(pb_grpc.UserServiceServicer):
             raise InvalidArgument("handle", message="handle is required")
         return pb.GetUserByHandleResponse(user=await self._one(await self.domain.get_by_handle(handle=request.handle)))
 
-    async def BatchGetUsers(self, request: pb.BatchGetUsersRequest, context: ServicerContext) -> pb.BatchGetUsersResponse:
+    async def BatchGetUsers(
+        self, request: pb.BatchGetUsersRequest, context: ServicerContext
+    ) -> pb.BatchGetUsersResponse:
         rows = await self.domain.batch_get(user_ids=list(request.user_ids))
         return pb.BatchGetUsersResponse(users=await self._users_pb(rows))
 
@@ -110,7 +118,8 @@ class UserServicer(pb_grpc.UserServiceServicer):
         unknown = [p for p in paths if p not in _MASKABLE]
         if unknown:
             raise InvalidArgument(
-                "update_mask", message=f"update_mask: {unknown[0]!r} cannot be changed; use display_name, bio, languages"
+                "update_mask",
+                message=f"update_mask: {unknown[0]!r} cannot be changed; use display_name, bio, languages",
             )
         changes: dict[str, object] = {p: getattr(request.user, p) for p in paths}
         if "languages" in changes:
@@ -145,7 +154,9 @@ class UserServicer(pb_grpc.UserServiceServicer):
         await self.domain.mute(muter_id=require_caller().user_id, muted_id=_target(request.user_id), on=False)
         return pb.UnmuteUserResponse()
 
-    async def ListFollowers(self, request: pb.ListFollowersRequest, context: ServicerContext) -> pb.ListFollowersResponse:
+    async def ListFollowers(
+        self, request: pb.ListFollowersRequest, context: ServicerContext
+    ) -> pb.ListFollowersResponse:
         page = await self.domain.list_follows(
             user_id=_target(request.user_id),
             followers=True,
@@ -154,7 +165,9 @@ class UserServicer(pb_grpc.UserServiceServicer):
         )
         return pb.ListFollowersResponse(users=await self._users_pb(page.users), next_page_token=page.next_page_token)
 
-    async def ListFollowing(self, request: pb.ListFollowingRequest, context: ServicerContext) -> pb.ListFollowingResponse:
+    async def ListFollowing(
+        self, request: pb.ListFollowingRequest, context: ServicerContext
+    ) -> pb.ListFollowingResponse:
         page = await self.domain.list_follows(
             user_id=_target(request.user_id),
             followers=False,
@@ -175,7 +188,9 @@ class UserServicer(pb_grpc.UserServiceServicer):
             followers=[pb.FollowerRef(user_id=uid, languages=langs) for uid, langs in refs], next_page_token=token
         )
 
-    async def GetSocialGraph(self, request: pb.GetSocialGraphRequest, context: ServicerContext) -> pb.GetSocialGraphResponse:
+    async def GetSocialGraph(
+        self, request: pb.GetSocialGraphRequest, context: ServicerContext
+    ) -> pb.GetSocialGraphResponse:
         following, blocked, muted = await self.domain.social_graph(user_id=request.user_id)
         return pb.GetSocialGraphResponse(
             following=[pb.FolloweeRef(user_id=u, languages=langs, follower_count=n) for u, langs, n in following],
@@ -188,6 +203,8 @@ class UserServicer(pb_grpc.UserServiceServicer):
     ) -> pb.GetRelationshipResponse:
         return pb.GetRelationshipResponse(**await self.domain.relationship(a=request.user_id, b=request.other_user_id))
 
-    async def ResolveHandles(self, request: pb.ResolveHandlesRequest, context: ServicerContext) -> pb.ResolveHandlesResponse:
+    async def ResolveHandles(
+        self, request: pb.ResolveHandlesRequest, context: ServicerContext
+    ) -> pb.ResolveHandlesResponse:
         rows = await self.domain.resolve_handles(handles=list(request.handles))
         return pb.ResolveHandlesResponse(users=[user_pb(r) for r in rows])

@@ -12,8 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 SCHEMA = "koo_user"
 _USER_COLUMNS = (
-    "id, handle, display_name, bio, languages, verified, follower_count, following_count, "
-    "post_count, created_at"
+    "id, handle, display_name, bio, languages, verified, follower_count, following_count, post_count, created_at"
 )
 
 
@@ -115,9 +114,7 @@ async def users_by_handles(db: AsyncConnection, *, handles: Sequence[str]) -> li
     return [_user(r) for r in rows]
 
 
-async def update_profile(
-    db: AsyncConnection, *, user_id: int, changes: dict[str, object]
-) -> UserRow | None:
+async def update_profile(db: AsyncConnection, *, user_id: int, changes: dict[str, object]) -> UserRow | None:
     allowed = {"display_name", "bio", "languages"}
     sets = ", ".join(f"{col} = :{col}" for col in changes if col in allowed)
     row = (
@@ -175,9 +172,7 @@ async def upsert_follow(
 async def delete_follow(db: AsyncConnection, *, follower_id: int, followee_id: int) -> bool:
     row = (
         await db.execute(
-            text(
-                f"DELETE FROM {SCHEMA}.follows WHERE follower_id = :a AND followee_id = :b RETURNING 1"
-            ),
+            text(f"DELETE FROM {SCHEMA}.follows WHERE follower_id = :a AND followee_id = :b RETURNING 1"),
             {"a": follower_id, "b": followee_id},
         )
     ).first()
@@ -233,10 +228,7 @@ async def delete_block(db: AsyncConnection, *, blocker_id: int, blocked_id: int)
 async def insert_mute(db: AsyncConnection, *, muter_id: int, muted_id: int) -> bool:
     row = (
         await db.execute(
-            text(
-                f"INSERT INTO {SCHEMA}.mutes (muter_id, muted_id) VALUES (:a, :b) "
-                "ON CONFLICT DO NOTHING RETURNING 1"
-            ),
+            text(f"INSERT INTO {SCHEMA}.mutes (muter_id, muted_id) VALUES (:a, :b) ON CONFLICT DO NOTHING RETURNING 1"),
             {"a": muter_id, "b": muted_id},
         )
     ).first()
@@ -302,9 +294,7 @@ async def social_graph(
         ),
         {"uid": user_id},
     )
-    muted = await db.execute(
-        text(f"SELECT muted_id FROM {SCHEMA}.mutes WHERE muter_id = :uid"), {"uid": user_id}
-    )
+    muted = await db.execute(text(f"SELECT muted_id FROM {SCHEMA}.mutes WHERE muter_id = :uid"), {"uid": user_id})
     return (
         [(r.followee_id, list(r.languages), r.follower_count) for r in following],
         [r.other for r in blocked],
@@ -343,8 +333,7 @@ async def insert_refresh_token(
 ) -> None:
     await db.execute(
         text(
-            f"INSERT INTO {SCHEMA}.refresh_tokens (token_hash, family_id, user_id, expires_at) "
-            "VALUES (:h, :f, :u, :e)"
+            f"INSERT INTO {SCHEMA}.refresh_tokens (token_hash, family_id, user_id, expires_at) VALUES (:h, :f, :u, :e)"
         ),
         {"h": token_hash, "f": family_id, "u": user_id, "e": expires_at},
     )
@@ -382,10 +371,7 @@ async def mark_rotated(db: AsyncConnection, *, token_hash: bytes) -> None:
 
 async def revoke_family(db: AsyncConnection, *, family_id: str) -> None:
     await db.execute(
-        text(
-            f"UPDATE {SCHEMA}.refresh_tokens SET revoked_at = now() "
-            "WHERE family_id = :f AND revoked_at IS NULL"
-        ),
+        text(f"UPDATE {SCHEMA}.refresh_tokens SET revoked_at = now() WHERE family_id = :f AND revoked_at IS NULL"),
         {"f": family_id},
     )
 
@@ -394,9 +380,7 @@ async def claim_event(db: AsyncConnection, *, event_id: str) -> bool:
     """True the first time an event id is seen (inside the transaction applying it)."""
     row = (
         await db.execute(
-            text(
-                f"INSERT INTO {SCHEMA}.processed_events (event_id) VALUES (:e) ON CONFLICT DO NOTHING RETURNING 1"
-            ),
+            text(f"INSERT INTO {SCHEMA}.processed_events (event_id) VALUES (:e) ON CONFLICT DO NOTHING RETURNING 1"),
             {"e": event_id},
         )
     ).first()

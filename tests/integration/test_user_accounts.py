@@ -5,9 +5,9 @@ from __future__ import annotations
 import grpc
 import pytest
 from google.protobuf.field_mask_pb2 import FieldMask
-
 from koo.user.v1 import user_service_pb2 as pb
 from koo.user.v1 import user_service_pb2_grpc as pb_grpc
+
 from tests.clients import PASSWORD, error_reason, field_violations, new_account, unique_handle
 from tests.harness import Stack
 
@@ -43,7 +43,9 @@ async def test_register_returns_the_user_with_indic_display_name(stack: Stack) -
         ({"languages": ["hi", "fr"]}, "languages"),
     ],
 )
-async def test_register_rejects_bad_input_naming_the_field(stack: Stack, fields: dict[str, object], bad_field: str) -> None:
+async def test_register_rejects_bad_input_naming_the_field(
+    stack: Stack, fields: dict[str, object], bad_field: str
+) -> None:
     request = {"handle": unique_handle(), "password": PASSWORD, "display_name": "Ok", "languages": ["hi"], **fields}
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await stub(stack).CreateUser(pb.CreateUserRequest(**request))  # type: ignore[arg-type]
