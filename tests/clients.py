@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import grpc
 from google.rpc import error_details_pb2, status_pb2
+
 from koo.user.v1 import user_service_pb2 as user_pb
 from koo.user.v1 import user_service_pb2_grpc as user_grpc
 

@@ -7,8 +7,8 @@ import asyncio
 import grpc
 from argon2 import PasswordHasher
 from argon2.profiles import RFC_9106_LOW_MEMORY
-from koo.user.v1 import user_service_pb2, user_service_pb2_grpc
 
+from koo.user.v1 import user_service_pb2, user_service_pb2_grpc
 from services.kit.auth import TokenSigner, ensure_dev_keys
 from services.kit.events import Event, StreamConsumer, run_relay
 from services.kit.server import Register, Resources, run_service

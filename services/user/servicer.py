@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from google.protobuf.timestamp_pb2 import Timestamp
 from grpc.aio import ServicerContext
+
 from koo.user.v1 import user_service_pb2 as pb
 from koo.user.v1 import user_service_pb2_grpc as pb_grpc
-
 from services.kit.context import current_caller, require_caller
 from services.kit.errors import InvalidArgument
 from services.kit.paging import page_size

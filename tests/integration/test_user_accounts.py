@@ -5,9 +5,9 @@ from __future__ import annotations
 import grpc
 import pytest
 from google.protobuf.field_mask_pb2 import FieldMask
+
 from koo.user.v1 import user_service_pb2 as pb
 from koo.user.v1 import user_service_pb2_grpc as pb_grpc
-
 from tests.clients import PASSWORD, error_reason, field_violations, new_account, unique_handle
 from tests.harness import Stack
 

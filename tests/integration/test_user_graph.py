@@ -6,9 +6,9 @@ import asyncio
 
 import grpc
 import pytest
+
 from koo.user.v1 import user_service_pb2 as pb
 from koo.user.v1 import user_service_pb2_grpc as pb_grpc
-
 from tests.clients import Account, field_violations, new_account
 from tests.harness import Stack
 
