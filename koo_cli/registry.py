@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 from dataclasses import dataclass
 
 from services.kit.settings import DEFAULT_PORTS
@@ -16,8 +17,20 @@ class Process:
     health_name: str = ""
 
     @property
+    def port_env(self) -> str:
+        """The variable that moves this process to another port, e.g. KOO_GATEWAY_PORT."""
+        return f"KOO_{self.name.upper().replace('-', '_')}_PORT"
+
+    @property
     def port(self) -> int:
-        return DEFAULT_PORTS[self.name]
+        # Overridable so that several platforms (a developer's and the e2e suite's) can run
+        # side by side on one machine.
+        return int(os.environ.get(self.port_env) or DEFAULT_PORTS[self.name])
+
+    @property
+    def addr_env(self) -> str:
+        """The variable peers read to find this service, e.g. KOO_USER_ADDR."""
+        return f"KOO_{self.name.upper().replace('-', '_')}_ADDR"
 
     def available(self) -> bool:
         return importlib.util.find_spec(self.module) is not None

@@ -15,6 +15,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from koo_cli.embedded import EmbeddedBackends
 from koo_cli.registry import PROCESSES, Process
+from services.kit.auth import ensure_dev_keys
 from services.kit.migrations import upgrade_all
 
 STARTUP_TIMEOUT = 60.0
@@ -68,11 +69,17 @@ def run_up(data_dir: Path, only: tuple[str, ...]) -> None:
             click.echo(f"redis      embedded, data in {data_dir / 'redis.rdb'}")
         migrated = upgrade_all(env["KOO_DATABASE_URL"])
         click.echo(f"migrations applied: {', '.join(migrated)}")
+        if env["KOO_ENV"] != "production" and not env.get("KOO_JWT_PUBLIC_KEYS_FILE"):
+            # Made once here, before any child starts: the user service (signer) and every
+            # verifier (services, gateway) would otherwise race to create different keys.
+            ensure_dev_keys(data_dir)
         chosen = [p for p in PROCESSES if p.available() and (not only or p.name in only)]
+        # Every child learns where each started service listens (ports may be overridden).
+        peers = {p.addr_env: f"127.0.0.1:{p.port}" for p in chosen if p.kind == "grpc"}
         for proc in chosen:
             child = subprocess.Popen(
                 [sys.executable, "-m", "koo_cli.main", "serve", proc.name],
-                env={**env, "KOO_PORT": str(proc.port)},
+                env={**env, **peers, "KOO_PORT": str(proc.port)},
                 start_new_session=True,
             )
             children.append((proc, child))
