@@ -7,23 +7,39 @@ import asyncio
 import grpc
 
 from koo.media.v1 import media_service_pb2, media_service_pb2_grpc
+from services.kit.events import run_relay
 from services.kit.server import Register, Resources, run_service
-from services.kit.settings import KitSettings, load_settings
+from services.kit.settings import load_settings
+from services.media import store
+from services.media.domain import MediaDomain
+from services.media.servicer import MediaServicer
+from services.media.settings import MediaSettings
+from services.media.storage import build_storage
 
 SERVICE_NAME = media_service_pb2.DESCRIPTOR.services_by_name["MediaService"].full_name
 
 
-SETTINGS_CLASS = KitSettings
+SETTINGS_CLASS = MediaSettings
 
 
-def make_register(settings: KitSettings) -> Register:
+def make_register(settings: MediaSettings) -> Register:
+    async def register(server: grpc.aio.Server, res: Resources) -> list[str]:
+        assert res.engine is not None and res.redis is not None, "the media service needs PostgreSQL and Redis"
+        storage = build_storage(settings)
+        res.on_close(storage.close)
+        domain = MediaDomain(
+            res.engine,
+            ids=res.ids,
+            storage=storage,
+            tmp_dir=settings.media_tmp_dir,
+            ffprobe=settings.ffprobe_path,
+            probe_timeout=settings.probe_timeout,
+        )
+        media_service_pb2_grpc.add_MediaServiceServicer_to_server(MediaServicer(domain), server)
+        res.spawn(run_relay(res.engine, res.redis, schema=store.SCHEMA), name="media-outbox-relay")
+        return [SERVICE_NAME]
+
     return register
-
-
-async def register(server: grpc.aio.Server, res: Resources) -> list[str]:
-    # The generated base class answers UNIMPLEMENTED until the RPCs are written.
-    media_service_pb2_grpc.add_MediaServiceServicer_to_server(media_service_pb2_grpc.MediaServiceServicer(), server)
-    return [SERVICE_NAME]
 
 
 def main() -> None:

@@ -1,0 +1,301 @@
+"""Media rules: receiving uploads, judging and checking them, reads. Knows nothing of gRPC."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from services.kit.errors import FailedPrecondition, InvalidArgument, NotFound
+from services.kit.events import add_event
+from services.kit.ids import Snowflake
+from services.media import av, images, store
+from services.media.limits import (
+    ANY_MAX_BYTES,
+    AUDIO_MAX_BYTES,
+    MAX_DURATION_MS,
+    MAX_REQUEST_ID,
+    Kind,
+    Rejected,
+    Status,
+    max_bytes,
+    too_large,
+    too_long,
+    unsupported_type,
+)
+from services.media.sniff import SNIFF_BYTES, Sniffed, sniff
+from services.media.storage import MediaStorage
+from services.media.store import MediaRow, NewMedia
+
+log = logging.getLogger("koo.media")
+
+MAX_BATCH = 500
+RENDITIONS = ("original", "thumbnail")
+
+
+@dataclass(frozen=True, slots=True)
+class UploadMeta:
+    content_type: str = ""
+    filename: str = ""
+    request_id: str = ""
+    declared_size: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    path: Path
+    size: int
+    sniffed: Sniffed
+
+
+@dataclass(frozen=True, slots=True)
+class Content:
+    """Bytes to stream, or a signed URL to send the client to instead."""
+
+    content_type: str
+    size: int
+    redirect_url: str = ""
+    chunks: AsyncIterator[bytes] | None = None
+
+
+def rejected(exc: Rejected) -> InvalidArgument:
+    return InvalidArgument({"file": exc.message}, reason=exc.reason)
+
+
+async def receive(chunks: AsyncIterator[bytes], dest: Path, *, declared_size: int = 0) -> Received:
+    """Stream an upload to `dest`, judging its type from the first bytes and stopping at its limit.
+
+    Never holds more than one chunk (and the sniffing head) in memory; an upload over its
+    limit is refused as soon as the limit is crossed, without reading the rest.
+    """
+    if declared_size > ANY_MAX_BYTES:
+        raise too_large(None)
+    head = bytearray()
+    sniffed: Sniffed | None = None
+    limit = ANY_MAX_BYTES
+    size = 0
+    handle: BinaryIO = await asyncio.to_thread(dest.open, "wb")
+    try:
+        async for chunk in chunks:
+            if not chunk:
+                continue
+            size += len(chunk)
+            if sniffed is None:
+                head += chunk[: SNIFF_BYTES - len(head)]
+                if len(head) >= SNIFF_BYTES:
+                    sniffed, limit = _judge(bytes(head), declared_size)
+            if size > limit:
+                raise too_large(sniffed.kind if sniffed else None)
+            await asyncio.to_thread(handle.write, chunk)
+    finally:
+        await asyncio.to_thread(handle.close)
+    if size == 0:
+        raise Rejected("the upload is empty", reason="MEDIA_EMPTY")
+    if sniffed is None:
+        sniffed, limit = _judge(bytes(head), declared_size)
+        if size > limit:
+            raise too_large(sniffed.kind)
+    return Received(dest, size, sniffed)
+
+
+def _judge(head: bytes, declared_size: int) -> tuple[Sniffed, int]:
+    sniffed = sniff(head)
+    if sniffed is None:
+        raise unsupported_type()
+    limit = max_bytes(sniffed.kind)
+    if declared_size > limit:
+        raise too_large(sniffed.kind)
+    return sniffed, limit
+
+
+class MediaDomain:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        ids: Snowflake,
+        storage: MediaStorage,
+        tmp_dir: Path | None = None,
+        ffprobe: str = "ffprobe",
+        probe_timeout: float = 30.0,
+    ) -> None:
+        self.engine = engine
+        self.ids = ids
+        self.storage = storage
+        self.tmp_dir = tmp_dir
+        self.ffprobe = ffprobe
+        self.probe_timeout = probe_timeout
+        if tmp_dir is not None:
+            tmp_dir.mkdir(parents=True, exist_ok=True)
+
+    # Upload -----------------------------------------------------------------------
+
+    async def upload(self, *, owner_id: int, meta: UploadMeta, chunks: AsyncIterator[bytes]) -> MediaRow:
+        request_id = meta.request_id.strip() or None
+        if request_id is not None:
+            if len(request_id) > MAX_REQUEST_ID:
+                raise InvalidArgument("request_id", message=f"request_id must be at most {MAX_REQUEST_ID} characters")
+            # A retry of an upload that already succeeded: answer at once, read nothing.
+            async with self.engine.connect() as db:
+                earlier = await store.media_by_request(db, owner_id=owner_id, request_id=request_id)
+            if earlier is not None:
+                return earlier
+        if meta.declared_size < 0:
+            raise InvalidArgument("declared_size", message="declared_size cannot be negative")
+        work = Path(await asyncio.to_thread(tempfile.mkdtemp, prefix="koo-upload-", dir=self.tmp_dir))
+        try:
+            try:
+                received = await receive(chunks, work / "upload", declared_size=meta.declared_size)
+                if received.sniffed.kind is Kind.IMAGE:
+                    return await self._store_image(owner_id, request_id, received, work)
+                return await self._store_av(owner_id, request_id, received)
+            except Rejected as exc:
+                raise rejected(exc) from None
+        finally:
+            await asyncio.to_thread(shutil.rmtree, work, True)
+
+    async def _store_image(self, owner_id: int, request_id: str | None, received: Received, work: Path) -> MediaRow:
+        clean = await asyncio.to_thread(images.clean_image, received.path, received.sniffed, work)
+        media_id = self.ids.next_id()
+        key = f"{media_id}/original.{received.sniffed.ext}"
+        thumb_key = f"{media_id}/thumbnail.jpg"
+        await self.storage.put_file(key, clean.path, content_type=clean.content_type)
+        await self.storage.put_file(thumb_key, clean.thumbnail_path, content_type=images.THUMBNAIL_CONTENT_TYPE)
+        new = NewMedia(
+            id=media_id,
+            owner_id=owner_id,
+            request_id=request_id,
+            kind=Kind.IMAGE,
+            status=Status.READY,
+            content_type=clean.content_type,
+            size_bytes=clean.path.stat().st_size,
+            width=clean.width,
+            height=clean.height,
+            storage_key=key,
+            thumbnail_key=thumb_key,
+            thumbnail_size_bytes=clean.thumbnail_path.stat().st_size,
+        )
+        async with self.engine.begin() as db:
+            row = await store.insert_media(db, media=new)
+        if row is None:
+            return await self._lost_race(owner_id, request_id, [key, thumb_key])
+        return row
+
+    async def _store_av(self, owner_id: int, request_id: str | None, received: Received) -> MediaRow:
+        sniffed = received.sniffed
+        try:
+            probe = await av.probe(
+                received.path, demuxer=sniffed.demuxer, ffprobe=self.ffprobe, max_runtime=self.probe_timeout
+            )
+        except av.AvError as exc:
+            log.info("ffprobe refused an upload: %s %s", exc, exc.stderr[-300:])
+            raise unsupported_type(f"not a readable {sniffed.content_type} file") from None
+        kind = _kind_of(probe, sniffed)
+        if kind is Kind.AUDIO and received.size > AUDIO_MAX_BYTES:
+            raise too_large(Kind.AUDIO)
+        # Unknown duration (live-recorded WebM) is measured by the worker after transcoding.
+        if probe.duration_ms is not None and probe.duration_ms > MAX_DURATION_MS:
+            raise too_long(probe.duration_ms)
+        media_id = self.ids.next_id()
+        source_key = f"{media_id}/source.{sniffed.ext}"
+        await self.storage.put_file(source_key, received.path, content_type=sniffed.content_type)
+        new = NewMedia(
+            id=media_id,
+            owner_id=owner_id,
+            request_id=request_id,
+            kind=kind,
+            status=Status.PROCESSING,
+            content_type="video/mp4" if kind is Kind.VIDEO else "audio/mp4",
+            duration_ms=probe.duration_ms or 0,
+            source_key=source_key,
+            source_content_type=sniffed.content_type,
+            source_demuxer=sniffed.demuxer,
+        )
+        async with self.engine.begin() as db:
+            row = await store.insert_media(db, media=new)
+            if row is not None:
+                # Same transaction as the row: the worker hears of every item, and only of real ones.
+                await add_event(
+                    db,
+                    schema=store.SCHEMA,
+                    topic="media",
+                    event_type="media.uploaded",
+                    payload={"media_id": media_id, "owner_id": owner_id, "kind": str(kind)},
+                )
+        if row is None:
+            return await self._lost_race(owner_id, request_id, [source_key])
+        return row
+
+    async def _lost_race(self, owner_id: int, request_id: str | None, keys: list[str]) -> MediaRow:
+        # Two uploads with one request_id ran at once and the other committed first: its
+        # media is the answer, our copy of the bytes is garbage.
+        for key in keys:
+            await self.storage.delete(key)
+        assert request_id is not None
+        async with self.engine.connect() as db:
+            row = await store.media_by_request(db, owner_id=owner_id, request_id=request_id)
+        assert row is not None
+        return row
+
+    # Reads ------------------------------------------------------------------------
+
+    async def get(self, *, media_id: int) -> MediaRow:
+        if media_id <= 0:
+            raise InvalidArgument("media_id", message="media_id must be a media item's id")
+        async with self.engine.connect() as db:
+            found = await store.media_by_ids(db, media_ids=[media_id])
+        if media_id not in found:
+            raise NotFound(f"no media has the id {media_id}", reason="MEDIA_NOT_FOUND")
+        return found[media_id]
+
+    async def batch_get(self, *, media_ids: list[int]) -> list[MediaRow]:
+        if len(media_ids) > MAX_BATCH:
+            raise InvalidArgument("media_ids", message=f"at most {MAX_BATCH} media_ids per call")
+        async with self.engine.connect() as db:
+            found = await store.media_by_ids(db, media_ids=list(dict.fromkeys(media_ids)))
+        return [found[i] for i in dict.fromkeys(media_ids) if i in found]
+
+    async def content(self, *, media_id: int, rendition: str) -> Content:
+        rendition = rendition or "original"
+        if rendition not in RENDITIONS:
+            raise InvalidArgument("rendition", message=f"rendition must be one of {', '.join(RENDITIONS)}")
+        row = await self.get(media_id=media_id)
+        if row.status is not Status.READY:
+            raise FailedPrecondition(f"media {media_id} is {row.status}, not ready", reason="MEDIA_NOT_READY")
+        if rendition == "thumbnail":
+            if not row.thumbnail_key:
+                raise NotFound(f"media {media_id} has no thumbnail", reason="RENDITION_NOT_FOUND")
+            key, content_type, size = row.thumbnail_key, images.THUMBNAIL_CONTENT_TYPE, row.thumbnail_size_bytes
+        else:
+            key, content_type, size = row.storage_key, row.content_type, row.size_bytes
+        url = await self.storage.signed_url(key)
+        if url:
+            return Content(content_type=content_type, size=size, redirect_url=url)
+        try:
+            blob = await self.storage.open(key)
+        except FileNotFoundError:
+            log.error("media %s: %s is missing from storage", media_id, key)
+            raise NotFound(f"the bytes of media {media_id} are missing", reason="MEDIA_CONTENT_MISSING") from None
+        return Content(content_type=content_type, size=blob.size, chunks=blob.chunks)
+
+
+def _kind_of(probe: av.Probe, sniffed: Sniffed) -> Kind:
+    """Video when there are moving pictures, audio when there is only sound."""
+    if probe.has_video and sniffed.kind is not Kind.AUDIO:
+        if probe.video_codec not in av.VIDEO_CODECS:
+            raise unsupported_type(f"video codec {probe.video_codec}")
+        if probe.has_audio and probe.audio_codec not in av.AUDIO_CODECS:
+            raise unsupported_type(f"audio codec {probe.audio_codec}")
+        return Kind.VIDEO
+    if probe.has_audio:
+        if probe.audio_codec not in av.AUDIO_CODECS:
+            raise unsupported_type(f"audio codec {probe.audio_codec}")
+        return Kind.AUDIO
+    raise unsupported_type("no audio or video stream")
