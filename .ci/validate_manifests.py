@@ -13,6 +13,7 @@ Usage: validate_manifests.py --k8s-version 1.33 NAME=rendered.yaml [NAME=rendere
    RPCs with an HTTP mapping, only idempotent routes retry, the collector config is sound.
 Exit status 1 on any error; prints one summary line per render.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -65,7 +66,7 @@ def proto_rpcs() -> tuple[set[str], set[str]]:
             body = svc.group(2)
             for m in re.finditer(r"rpc (\w+)\s*\(", body):
                 nxt = body.find("rpc ", m.end())
-                block = body[m.end(): nxt if nxt != -1 else len(body)]
+                block = body[m.end() : nxt if nxt != -1 else len(body)]
                 path = f"/{pkg}.{svc.group(1)}/{m.group(1)}"
                 every.add(path)
                 if "google.api.http" in block:
@@ -111,8 +112,10 @@ def check_workloads(name: str, objs: list[dict], prod: bool) -> None:
         by_kind.setdefault(o["kind"], {})[o["metadata"]["name"]] = o
     sas = set(by_kind.get("ServiceAccount", {}))
     cms = set(by_kind.get("ConfigMap", {}))
-    secrets = {o["spec"].get("target", {}).get("name", o["metadata"]["name"])
-               for o in by_kind.get("ExternalSecret", {}).values()}
+    secrets = {
+        o["spec"].get("target", {}).get("name", o["metadata"]["name"])
+        for o in by_kind.get("ExternalSecret", {}).values()
+    }
     deployments = by_kind.get("Deployment", {})
 
     for o, tpl in pod_specs(objs):
@@ -299,9 +302,16 @@ def check_istio(objs: list[dict], workloads: list[dict]) -> None:
                     matches = route.get("match", [])
                     ok = bool(matches) and all(
                         m.get("method", {}).get("exact") == "GET"
-                        or re.fullmatch(r"\^/[\w\\.]+/\((\w+\|)*\w+\)\[A-Za-z\]\*\$", m.get("uri", {}).get("regex", ""))
-                        and all(v in IDEMPOTENT for v in re.search(r"\((.*)\)", m["uri"]["regex"]).group(1).split("|"))
-                        for m in matches)
+                        or (
+                            re.fullmatch(
+                                r"\^/[\w\\.]+/\((\w+\|)*\w+\)\[A-Za-z\]\*\$", m.get("uri", {}).get("regex", "")
+                            )
+                            and all(
+                                v in IDEMPOTENT for v in re.search(r"\((.*)\)", m["uri"]["regex"]).group(1).split("|")
+                            )
+                        )
+                        for m in matches
+                    )
                     if not ok:
                         err(rw, "retries on a route that is not limited to idempotent calls")
     if not deny_all:
@@ -370,13 +380,17 @@ def main() -> int:
             check_otel(objs)
         kinds = Counter(o["kind"] for o in objs)
         total.update(counts)
-        print(f"  {name:6s} {len(objs):3d} objects ({counts['kubernetes']} Kubernetes, {counts['custom']} custom): "
-              f"{'ok' if len(errors) == before else f'{len(errors) - before} error(s)'}  "
-              + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items())))
+        print(
+            f"  {name:6s} {len(objs):3d} objects ({counts['kubernetes']} Kubernetes, {counts['custom']} custom): "
+            f"{'ok' if len(errors) == before else f'{len(errors) - before} error(s)'}  "
+            + ", ".join(f"{k} {n}" for k, n in sorted(kinds.items()))
+        )
     for e in errors:
         print(f"ERROR {e}", file=sys.stderr)
-    print(f"validated {sum(total.values())} objects ({total['kubernetes']} against Kubernetes {a.k8s_version} "
-          f"schemas, {total['custom']} against mesh/schemas): {len(errors)} error(s)")
+    print(
+        f"validated {sum(total.values())} objects ({total['kubernetes']} against Kubernetes {a.k8s_version} "
+        f"schemas, {total['custom']} against mesh/schemas): {len(errors)} error(s)"
+    )
     return 1 if errors else 0
 
 
