@@ -7,23 +7,32 @@ import asyncio
 import grpc
 
 from koo.post.v1 import post_service_pb2, post_service_pb2_grpc
+from services.kit.events import run_relay
 from services.kit.server import Register, Resources, run_service
-from services.kit.settings import KitSettings, load_settings
+from services.kit.settings import load_settings
+from services.post import store
+from services.post.domain import PostDomain
+from services.post.peers import Peers
+from services.post.servicer import PostServicer
+from services.post.settings import PostSettings
 
 SERVICE_NAME = post_service_pb2.DESCRIPTOR.services_by_name["PostService"].full_name
 
+SETTINGS_CLASS = PostSettings
 
-SETTINGS_CLASS = KitSettings
 
+def make_register(settings: PostSettings) -> Register:
+    async def register(server: grpc.aio.Server, res: Resources) -> list[str]:
+        assert res.engine is not None, "the post service needs PostgreSQL"
+        domain = PostDomain(res.engine, ids=res.ids, peers=Peers(res.channels))
+        post_service_pb2_grpc.add_PostServiceServicer_to_server(PostServicer(domain), server)
+        if settings.relay_outbox and res.redis is not None:
+            # Posts are written to PostgreSQL only; while Redis is away the relay keeps
+            # the events in the outbox and publishes them when it returns.
+            res.spawn(run_relay(res.engine, res.redis, schema=store.SCHEMA), name="post-outbox-relay")
+        return [SERVICE_NAME]
 
-def make_register(settings: KitSettings) -> Register:
     return register
-
-
-async def register(server: grpc.aio.Server, res: Resources) -> list[str]:
-    # The generated base class answers UNIMPLEMENTED until the RPCs are written.
-    post_service_pb2_grpc.add_PostServiceServicer_to_server(post_service_pb2_grpc.PostServiceServicer(), server)
-    return [SERVICE_NAME]
 
 
 def main() -> None:

@@ -1,0 +1,118 @@
+"""The post service's calls to other services, in domain terms.
+
+Everything else in the package talks to these methods, never to stubs, so the domain
+stays free of gRPC and each cross-service call is visible in one place.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import grpc
+
+from koo.media.v1 import media_service_pb2 as media_pb
+from koo.media.v1 import media_service_pb2_grpc as media_grpc
+from koo.user.v1 import user_service_pb2 as user_pb
+from koo.user.v1 import user_service_pb2_grpc as user_grpc
+from services.kit.channels import Channels
+from services.kit.errors import FailedPrecondition, InvalidArgument, Unavailable
+
+log = logging.getLogger("koo.post.peers")
+
+MAX_USER_BATCH = 500
+MAX_HANDLES = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Author:
+    id: int
+    handle: str
+    display_name: str
+    verified: bool
+    languages: list[str]
+
+
+class MediaUnavailable(Exception):
+    """The media service cannot answer (not deployed yet, or down)."""
+
+
+class Peers:
+    """User and media service calls, each with the channel's deadline."""
+
+    def __init__(self, channels: Channels) -> None:
+        self._users = user_grpc.UserServiceStub(channels.get("user"))
+        self._media = media_grpc.MediaServiceStub(channels.get("media"))
+
+    async def authors(self, user_ids: Sequence[int]) -> dict[int, Author]:
+        """Users by id in one call (per 500)."""
+        wanted = list(dict.fromkeys(user_ids))
+        found: dict[int, Author] = {}
+        for start in range(0, len(wanted), MAX_USER_BATCH):
+            reply = await self._users.BatchGetUsers(
+                user_pb.BatchGetUsersRequest(user_ids=wanted[start : start + MAX_USER_BATCH])
+            )
+            for u in reply.users:
+                found[u.id] = Author(u.id, u.handle, u.display_name, u.verified, list(u.languages))
+        return found
+
+    async def resolve_handles(self, handles: Sequence[str]) -> list[tuple[int, str]]:
+        """(user id, handle as registered) of the handles that exist, in the order given."""
+        if not handles:
+            return []
+        asked = list(handles)[:MAX_HANDLES]
+        reply = await self._users.ResolveHandles(user_pb.ResolveHandlesRequest(handles=asked))
+        by_lower = {u.handle.lower(): (u.id, u.handle) for u in reply.users}
+        return [by_lower[h.lower()] for h in asked if h.lower() in by_lower]
+
+    async def blocked_either_way(self, a: int, b: int) -> bool:
+        rel = await self._users.GetRelationship(user_pb.GetRelationshipRequest(user_id=a, other_user_id=b))
+        return bool(rel.blocking or rel.blocked_by)
+
+    async def media(self, media_ids: Sequence[int]) -> dict[int, media_pb.Media]:
+        """Media by id in one call; MediaUnavailable when the media service cannot answer."""
+        if not media_ids:
+            return {}
+        try:
+            reply = await self._media.BatchGetMedia(media_pb.BatchGetMediaRequest(media_ids=list(media_ids)))
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() in (
+                grpc.StatusCode.UNIMPLEMENTED,
+                grpc.StatusCode.UNAVAILABLE,
+                grpc.StatusCode.DEADLINE_EXCEEDED,
+            ):
+                raise MediaUnavailable(exc.code().name) from None
+            raise
+        return {m.id: m for m in reply.media}
+
+    async def media_or_empty(self, media_ids: Sequence[int]) -> dict[int, media_pb.Media]:
+        """For reads: posts still show (without media) while the media service is away."""
+        try:
+            return await self.media(media_ids)
+        except MediaUnavailable as exc:
+            log.warning("media service unavailable (%s); posts shown without media", exc)
+            return {}
+
+    async def owned_ready_media(self, *, owner_id: int, media_ids: Sequence[int]) -> list[media_pb.Media]:
+        """The media to attach, each the owner's and ready; raises for anything else."""
+        try:
+            found = await self.media(media_ids)
+        except MediaUnavailable as exc:
+            if str(exc) == grpc.StatusCode.UNIMPLEMENTED.name:
+                raise FailedPrecondition(
+                    "media cannot be attached yet: the media service is not available",
+                    reason="MEDIA_UNAVAILABLE",
+                ) from None
+            raise Unavailable("the media service is not answering; try again", reason="MEDIA_UNAVAILABLE") from None
+        for media_id in media_ids:
+            item = found.get(media_id)
+            if item is None or item.owner_id != owner_id:
+                raise InvalidArgument("media_ids", message=f"media_ids: {media_id} is not media you uploaded")
+            if item.status == media_pb.MEDIA_STATUS_FAILED:
+                raise InvalidArgument("media_ids", message=f"media_ids: {media_id} failed processing")
+            if item.status != media_pb.MEDIA_STATUS_READY:
+                raise FailedPrecondition(
+                    f"media {media_id} is still processing; attach it when it is ready", reason="MEDIA_NOT_READY"
+                )
+        return [found[i] for i in media_ids]
