@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -19,6 +21,26 @@ from services.kit.auth import ensure_dev_keys
 from services.kit.migrations import upgrade_all
 
 STARTUP_TIMEOUT = 60.0
+RUNTIME_FILE = "runtime.json"
+
+
+def _write_runtime(
+    data_dir: Path, env: dict[str, str], children: list[tuple[Process, subprocess.Popen[bytes]]]
+) -> None:
+    """Tell other commands on this machine (`koo seed`, `koo bench`) where this platform runs."""
+    info = {
+        "pid": os.getpid(),
+        "data_dir": str(data_dir),
+        "database_url": env["KOO_DATABASE_URL"],
+        "redis_url": env["KOO_REDIS_URL"],
+        "processes": {p.name: {"pid": c.pid, "port": p.port, "kind": p.kind} for p, c in children},
+    }
+    path = data_dir / RUNTIME_FILE
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump(info, handle, indent=2)
+    tmp.replace(path)
 
 
 def _serving(proc: Process) -> bool:
@@ -95,6 +117,7 @@ def run_up(data_dir: Path, only: tuple[str, ...]) -> None:
             time.sleep(0.2)
         if stopping:
             return
+        _write_runtime(data_dir, env, children)
         elapsed = time.monotonic() - started
         click.echo(f"\nKoo is up ({elapsed:.1f}s to all SERVING). Ctrl-C stops everything.")
         for proc, child in children:
@@ -108,6 +131,8 @@ def run_up(data_dir: Path, only: tuple[str, ...]) -> None:
             time.sleep(0.5)
     finally:
         click.echo("stopping...")
+        with contextlib.suppress(FileNotFoundError):
+            (data_dir / RUNTIME_FILE).unlink()
         for _, child in children:
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
