@@ -95,7 +95,8 @@ async def receive(chunks: AsyncIterator[bytes], dest: Path, *, declared_size: in
                 raise too_large(sniffed.kind if sniffed else None)
             await asyncio.to_thread(handle.write, chunk)
     finally:
-        await asyncio.to_thread(handle.close)
+        # Closed inline, not in a thread: a rejection must reach the client at once (see upload()).
+        handle.close()
     if size == 0:
         raise Rejected("the upload is empty", reason="MEDIA_EMPTY")
     if sniffed is None:
@@ -132,6 +133,7 @@ class MediaDomain:
         self.tmp_dir = tmp_dir
         self.ffprobe = ffprobe
         self.probe_timeout = probe_timeout
+        self._cleanups: set[asyncio.Task[None]] = set()
         if tmp_dir is not None:
             tmp_dir.mkdir(parents=True, exist_ok=True)
 
@@ -159,7 +161,10 @@ class MediaDomain:
             except Rejected as exc:
                 raise rejected(exc) from None
         finally:
-            await asyncio.to_thread(shutil.rmtree, work, True)
+            # In the background: the answer must not wait on disk cleanup. An aio client
+            # that is still writing when a rejection arrives late sees INTERNAL instead of
+            # the real status (grpc/grpc#36066), so the status leaves as soon as possible.
+            self._discard(work)
 
     async def _store_image(self, owner_id: int, request_id: str | None, received: Received, work: Path) -> MediaRow:
         clean = await asyncio.to_thread(images.clean_image, received.path, received.sniffed, work)
@@ -243,6 +248,11 @@ class MediaDomain:
             row = await store.media_by_request(db, owner_id=owner_id, request_id=request_id)
         assert row is not None
         return row
+
+    def _discard(self, work: Path) -> None:
+        task = asyncio.create_task(asyncio.to_thread(shutil.rmtree, work, True))
+        self._cleanups.add(task)
+        task.add_done_callback(self._cleanups.discard)
 
     # Reads ------------------------------------------------------------------------
 
