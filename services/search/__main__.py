@@ -8,22 +8,28 @@ import grpc
 
 from koo.search.v1 import search_service_pb2, search_service_pb2_grpc
 from services.kit.server import Register, Resources, run_service
-from services.kit.settings import KitSettings, load_settings
+from services.kit.settings import load_settings
+from services.search.backends import open_backend
+from services.search.domain import SearchDomain
+from services.search.peers import Peers
+from services.search.servicer import SearchServicer
+from services.search.settings import SearchSettings
 
 SERVICE_NAME = search_service_pb2.DESCRIPTOR.services_by_name["SearchService"].full_name
 
+SETTINGS_CLASS = SearchSettings
 
-SETTINGS_CLASS = KitSettings
 
+def make_register(settings: SearchSettings) -> Register:
+    async def register(server: grpc.aio.Server, res: Resources) -> list[str]:
+        backend = await open_backend(settings, res.engine)
+        res.on_close(backend.close)
+        peers = Peers(res.channels)
+        servicer = SearchServicer(SearchDomain(backend, peers), peers)
+        search_service_pb2_grpc.add_SearchServiceServicer_to_server(servicer, server)
+        return [SERVICE_NAME]
 
-def make_register(settings: KitSettings) -> Register:
     return register
-
-
-async def register(server: grpc.aio.Server, res: Resources) -> list[str]:
-    # The generated base class answers UNIMPLEMENTED until the RPCs are written.
-    search_service_pb2_grpc.add_SearchServiceServicer_to_server(search_service_pb2_grpc.SearchServiceServicer(), server)
-    return [SERVICE_NAME]
 
 
 def main() -> None:

@@ -1,0 +1,121 @@
+"""Text -> search terms, the same way for what is indexed and for what is asked.
+
+Words are runs of letters, combining marks and digits (`\\p{L}\\p{M}\\p{N}`; Python's
+`\\w` would cut `भारत` after `भ`). Query text is only ever split into such words: quotes,
+operators, `OR 1=1`, `title:foo`, `*` and backslashes never reach a query parser.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+
+import regex
+
+from services.kit.text import script_of
+from services.search.transliterate import COARSE_PREFIX, is_latin, is_tamil, phonetic_key, romanize, word_keys
+
+_WORD = regex.compile(r"[\p{L}\p{M}\p{N}]+")
+_JOINERS = str.maketrans({"\u200c": None, "\u200d": None})
+# Bounds the work one query can ask for (each word is one OR-group in the index query).
+MAX_QUERY_WORDS = 12
+
+
+def normalize(text: str) -> str:
+    """NFC without the zero-width joiners (a rendering hint, absent from typed queries)."""
+    return unicodedata.normalize("NFC", text).translate(_JOINERS)
+
+
+def words(text: str) -> list[str]:
+    """Lower-cased words of `text`, in order."""
+    return [w.lower() for w in _WORD.findall(normalize(text))]
+
+
+def _script_runs(word: str) -> list[str]:
+    """`abcभारत` -> [`abc`, `भारत`]: each run is transliterated by its own script.
+
+    Digits and marks carry no script of their own and stay with the run they follow.
+    """
+    runs: list[str] = []
+    current = ""
+    script: str | None = None
+    for ch in word:
+        s = script_of(ch)
+        if s is not None and script is not None and s != script:
+            runs.append(current)
+            current = ""
+        if s is not None:
+            script = s
+        current += ch
+    if current:
+        runs.append(current)
+    return runs
+
+
+def _keys(word: str, *, query: bool, drop_final_a: bool) -> frozenset[str]:
+    out: set[str] = set()
+    for run in _script_runs(word):
+        out |= word_keys(run, query=query, drop_final_a=drop_final_a)
+    return frozenset(out)
+
+
+def document_keys(text: str, *, drop_final_a: bool = True) -> list[str]:
+    """Phonetic keys of every word of `text`, sorted and unique (what the index stores)."""
+    keys: set[str] = set()
+    for word in dict.fromkeys(words(text)):
+        keys |= _keys(word, query=False, drop_final_a=drop_final_a)
+    return sorted(keys)
+
+
+@dataclass(frozen=True, slots=True)
+class QueryWord:
+    """One word of a query: matches its own text or any of its phonetic keys."""
+
+    text: str
+    keys: tuple[str, ...]
+
+
+def query_words(q: str, *, drop_final_a: bool = True) -> list[QueryWord]:
+    """The words of a query (duplicates removed, at most MAX_QUERY_WORDS)."""
+    unique = list(dict.fromkeys(words(q)))[:MAX_QUERY_WORDS]
+    return [QueryWord(w, tuple(sorted(_keys(w, query=True, drop_final_a=drop_final_a)))) for w in unique]
+
+
+def hashtag_key(tag: str) -> str:
+    """What makes two hashtags the same: NFC, case-folded (`#Cricket` = `#cricket`)."""
+    return normalize(tag).lstrip("#").casefold()
+
+
+@dataclass(frozen=True, slots=True)
+class HashtagPhonetics:
+    """Prefix-matchable keys of a hashtag (final `a` kept so `kann` prefixes `kanada`)."""
+
+    fine: str
+    coarse: str
+
+
+def hashtag_phonetics(tag: str) -> HashtagPhonetics:
+    """Keys a Latin query prefix can meet: the plain key, or the coarse one for Tamil."""
+    runs = [r for r in _script_runs(hashtag_key(tag)) if _WORD.fullmatch(r)]
+    fine: list[str] = []
+    coarse: list[str] = []
+    for run in runs:
+        spelling = romanize(run)[0]  # the full spelling (schwas kept): best for prefixes
+        if is_tamil(run):
+            coarse.append(phonetic_key(spelling, coarse=True, drop_final_a=False).removeprefix(COARSE_PREFIX))
+        else:
+            fine.append(phonetic_key(spelling, drop_final_a=False))
+    return HashtagPhonetics(
+        fine="".join(fine) if fine else "",
+        coarse=COARSE_PREFIX + "".join(coarse) if coarse else "",
+    )
+
+
+def query_phonetics(prefix: str) -> HashtagPhonetics | None:
+    """Keys of a Latin hashtag query prefix, or None when it is not in Latin letters."""
+    if not prefix or not is_latin(prefix):
+        return None
+    return HashtagPhonetics(
+        fine=phonetic_key(prefix, drop_final_a=False),
+        coarse=phonetic_key(prefix, coarse=True, drop_final_a=False),
+    )

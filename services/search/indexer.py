@@ -1,0 +1,105 @@
+"""`koo serve search-indexer`: keeps the search index in step with post and user events.
+
+Consumer group `search-indexer` (KOO_SEARCH_INDEXER_GROUP) on topics `post` and `user`.
+Delivery is at-least-once; every write is keyed by id, so a redelivered batch changes
+nothing: a post is created only if absent, a delete leaves a tombstone (a late or
+repeated `post.created` cannot bring the post back), and a user is replaced only by an
+event later in the stream than the one that wrote it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import grpc
+
+from services.kit.events import Event, StreamConsumer
+from services.kit.server import Register, Resources, run_service
+from services.kit.settings import load_settings
+from services.search.backends import open_backend
+from services.search.settings import SearchSettings
+from services.search.store import PostDoc, SearchBackend, UserDoc
+
+log = logging.getLogger("koo.search.indexer")
+
+SETTINGS_CLASS = SearchSettings
+_USER_DOC_EVENTS = frozenset({"user.created", "user.updated"})
+
+
+def post_doc(data: dict[str, Any]) -> PostDoc:
+    return PostDoc(
+        post_id=int(data["post_id"]),
+        author_id=int(data["author_id"]),
+        text=str(data.get("text") or ""),
+        language=str(data.get("language") or ""),
+        hashtags=tuple(str(t) for t in data.get("hashtags") or ()),
+        created_at_ms=int(data.get("created_at_ms") or 0),
+    )
+
+
+def stream_position(message_id: str) -> tuple[int, int]:
+    """`1712345678901-3` -> (1712345678901, 3): the order of events in their stream."""
+    ms, _, seq = message_id.partition("-")
+    return int(ms), int(seq or 0)
+
+
+def user_doc(event: Event) -> UserDoc:
+    data = event.data
+    return UserDoc(
+        user_id=int(data["user_id"]),
+        handle=str(data["handle"]),
+        display_name=str(data.get("display_name") or ""),
+        version=stream_position(event.message_id),
+    )
+
+
+async def apply_post_events(backend: SearchBackend, events: list[Event]) -> None:
+    """Creates first, then deletes: a deletion is final, whatever order events came in."""
+    created: list[PostDoc] = []
+    deleted: list[int] = []
+    for event in events:
+        if event.event_type == "post.created":
+            doc = post_doc(event.data)
+            if doc.text.strip():  # a plain re-koo has no words of its own to find
+                created.append(doc)
+        elif event.event_type == "post.deleted":
+            deleted.append(int(event.data["post_id"]))
+    await backend.index_posts(created)
+    await backend.delete_posts(deleted)
+
+
+async def apply_user_events(backend: SearchBackend, events: list[Event]) -> None:
+    """Profiles only; follows, blocks and mutes are read live from the user service."""
+    await backend.index_users([user_doc(e) for e in events if e.event_type in _USER_DOC_EVENTS])
+
+
+def make_register(settings: SearchSettings) -> Register:
+    async def register(server: grpc.aio.Server, res: Resources) -> list[str]:
+        assert res.redis is not None, "the search indexer needs Redis"
+        backend = await open_backend(settings, res.engine)
+        res.on_close(backend.close)
+
+        async def on_posts(events: list[Event]) -> None:
+            await apply_post_events(backend, events)
+
+        async def on_users(events: list[Event]) -> None:
+            await apply_user_events(backend, events)
+
+        group, batch = settings.search_indexer_group, settings.search_indexer_batch
+        for topic, handler in (("post", on_posts), ("user", on_users)):
+            consumer = StreamConsumer(res.redis, topic=topic, group=group, handler=handler, batch=batch)
+            res.spawn(consumer.run(), name=f"search-indexer-{topic}")
+        return []
+
+    return register
+
+
+def main() -> None:
+    settings = load_settings(SETTINGS_CLASS)
+    asyncio.run(run_service(settings, name="search-indexer", register=make_register(settings)))
+
+
+if __name__ == "__main__":
+    main()
