@@ -59,7 +59,8 @@ def animated_gif(frames: int = 3, size: tuple[int, int] = (20, 20)) -> bytes:
 
 def exif_of(data: bytes) -> Image.Exif:
     with Image.open(io.BytesIO(data)) as img:
-        return img.getexif()
+        exif: Image.Exif = img.getexif()
+        return exif
 
 
 async def ffmpeg(*args: str, max_runtime: float = 120.0) -> None:

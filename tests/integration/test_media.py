@@ -64,7 +64,8 @@ def requests(
 
 async def upload(stack: Stack, who: Account, data: bytes | Iterable[bytes], **meta: str | int) -> pb.Media:
     response = await stub(stack).UploadMedia(requests(data, **meta), metadata=who.auth)  # type: ignore[arg-type]
-    return response.media
+    media: pb.Media = response.media
+    return media
 
 
 async def rejected(stack: Stack, who: Account, data: bytes | Iterable[bytes], **meta: str | int) -> str:
@@ -89,7 +90,7 @@ async def content(stack: Stack, media_id: int, rendition: str = "") -> tuple[str
 async def wait_until_settled(stack: Stack, media_id: int, *, within: float = 90.0) -> pb.Media:
     deadline = time.monotonic() + within
     while True:
-        media = (await stub(stack).GetMedia(pb.GetMediaRequest(media_id=media_id))).media
+        media: pb.Media = (await stub(stack).GetMedia(pb.GetMediaRequest(media_id=media_id))).media
         if media.status != pb.MEDIA_STATUS_PROCESSING:
             return media
         assert time.monotonic() < deadline, f"media {media_id} still processing after {within} s"
