@@ -17,20 +17,19 @@ from services.kit.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.kit.events import add_event
 from services.kit.ids import Snowflake
 from services.media import av, images, store
+from services.media.guard import UploadGuard
 from services.media.limits import (
-    ANY_MAX_BYTES,
     AUDIO_MAX_BYTES,
     MAX_DURATION_MS,
     MAX_REQUEST_ID,
     Kind,
     Rejected,
     Status,
-    max_bytes,
     too_large,
     too_long,
     unsupported_type,
 )
-from services.media.sniff import SNIFF_BYTES, Sniffed, sniff
+from services.media.sniff import Sniffed
 from services.media.storage import MediaStorage
 from services.media.store import MediaRow, NewMedia
 
@@ -75,45 +74,17 @@ async def receive(chunks: AsyncIterator[bytes], dest: Path, *, declared_size: in
     Never holds more than one chunk (and the sniffing head) in memory; an upload over its
     limit is refused as soon as the limit is crossed, without reading the rest.
     """
-    if declared_size > ANY_MAX_BYTES:
-        raise too_large(None)
-    head = bytearray()
-    sniffed: Sniffed | None = None
-    limit = ANY_MAX_BYTES
-    size = 0
+    guard = UploadGuard(declared_size)
     handle: BinaryIO = await asyncio.to_thread(dest.open, "wb")
     try:
         async for chunk in chunks:
-            if not chunk:
-                continue
-            size += len(chunk)
-            if sniffed is None:
-                head += chunk[: SNIFF_BYTES - len(head)]
-                if len(head) >= SNIFF_BYTES:
-                    sniffed, limit = _judge(bytes(head), declared_size)
-            if size > limit:
-                raise too_large(sniffed.kind if sniffed else None)
-            await asyncio.to_thread(handle.write, chunk)
+            if chunk:
+                guard.feed(chunk)
+                await asyncio.to_thread(handle.write, chunk)
     finally:
         # Closed inline, not in a thread: a rejection must reach the client at once (see upload()).
         handle.close()
-    if size == 0:
-        raise Rejected("the upload is empty", reason="MEDIA_EMPTY")
-    if sniffed is None:
-        sniffed, limit = _judge(bytes(head), declared_size)
-        if size > limit:
-            raise too_large(sniffed.kind)
-    return Received(dest, size, sniffed)
-
-
-def _judge(head: bytes, declared_size: int) -> tuple[Sniffed, int]:
-    sniffed = sniff(head)
-    if sniffed is None:
-        raise unsupported_type()
-    limit = max_bytes(sniffed.kind)
-    if declared_size > limit:
-        raise too_large(sniffed.kind)
-    return sniffed, limit
+    return Received(dest, guard.size, guard.finish())
 
 
 class MediaDomain:
