@@ -70,6 +70,17 @@ def gen() -> None:
     click.echo("gen/ is up to date")
 
 
+def _register_bench_commands() -> None:
+    from koo_cli.bench import bench
+    from koo_cli.seed import seed
+
+    cli.add_command(seed)
+    cli.add_command(bench)
+
+
+_register_bench_commands()
+
+
 def main() -> None:
     cli()
 

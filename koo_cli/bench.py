@@ -1,0 +1,294 @@
+"""`koo bench`: open-loop load (Poisson arrivals) against the REST gateway, swept over rates."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from services.kit.settings import default_data_dir
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+P99_OBJECTIVE_MS = 100.0
+
+
+def _get(url: str, timeout: float = 2.0) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as resp:
+            return int(resp.status)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code)
+    except OSError:
+        return 0
+
+
+def _wait_healthy(url: str, *, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if _get(f"{url}/healthz") == 200:
+            return
+        time.sleep(0.2)
+    raise click.ClickException(f"{url}/healthz did not answer 200 within {seconds:.0f}s")
+
+
+def _login(url: str, handle: str) -> str:
+    from koo_cli.benchkit.tokens import SEED_PASSWORD
+
+    body = json.dumps({"handle": handle, "password": SEED_PASSWORD}).encode()
+    req = urllib.request.Request(
+        f"{url}/v1/sessions", data=body, headers={"content-type": "application/json"}, method="POST"
+    )
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        return str(json.load(resp)["access_token"])
+
+
+def prepare_data(
+    *, folder: Path, url: str, data_dir: Path, graph: str | None, max_users: int, ttl: int, seed: int
+) -> tuple[Path, str, int]:
+    """Write `<prefix>.users` (id, token) and `<prefix>.bodies` (compose JSON) for the Lua script."""
+    from koo_cli.benchkit.population import read_population
+    from koo_cli.benchkit.runtime import find_runtime
+    from koo_cli.benchkit.texts import pick_language, post_text
+    from koo_cli.benchkit.tokens import mint, signer_for
+
+    name, population = read_population(data_dir, graph)
+    rng = random.Random(seed)
+    sample = population if len(population) <= max_users else rng.sample(population, max_users)
+    signer = signer_for(find_runtime(data_dir, need_backends=False).settings)
+    if signer is not None:
+        tokens = [mint(signer, uid, ttl_seconds=ttl) for uid, _ in sample]
+    else:
+        click.echo(f"no signing key under {data_dir}/keys: signing {len(sample)} users in through the gateway")
+        with ThreadPoolExecutor(max_workers=4) as pool:
+            tokens = list(pool.map(lambda u: _login(url, u[1]), sample))
+    prefix = folder / "load"
+    prefix.with_suffix(".users").write_text(
+        "".join(f"{uid} {tok}\n" for (uid, _), tok in zip(sample, tokens, strict=True))
+    )
+    handles = [h for _, h in population]
+    bodies = []
+    for _ in range(2000):
+        text = post_text(rng, pick_language(rng), mention=rng.choice(handles), url=True)
+        bodies.append(json.dumps({"text": text}, ensure_ascii=False))
+    prefix.with_suffix(".bodies").write_text("\n".join(bodies) + "\n")
+    return prefix, name, len(sample)
+
+
+def start_baseline(port: int, user_addr: str) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "KOO_USER_ADDR": user_addr, "PYTHONPATH": str(REPO_ROOT)}
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "tests.load.baseline_app:app",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--loop",
+            "uvloop",
+            "--http",
+            "httptools",
+            "--no-access-log",
+            "--log-level",
+            "warning",
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        start_new_session=True,
+    )
+
+
+def _named_processes(data_dir: Path) -> dict[int, str]:
+    from koo_cli.benchkit.runtime import read_runtime_file
+
+    info = read_runtime_file(data_dir)
+    return {int(p["pid"]): name for name, p in info.get("processes", {}).items()}
+
+
+@click.command()
+@click.option(
+    "--workload",
+    type=click.Choice(["mixed", "home", "user", "compose", "all"]),
+    default="mixed",
+    show_default=True,
+    help="DeathStarBench's mix (60% home, 30% user timeline, 10% compose) or one request type.",
+)
+@click.option("--rates", default="200,400,800,1000,1200", show_default=True, help="Offered req/s, comma-separated.")
+@click.option("--duration", type=float, default=30, show_default=True, help="Seconds per rate.")
+@click.option(
+    "--warmup", type=float, default=5, show_default=True, help="Seconds at the start of each run not counted."
+)
+@click.option("--url", default=None, help="Gateway URL [http://127.0.0.1:$KOO_GATEWAY_PORT or 8080].")
+@click.option("--graph", default=None, help="Which seeded graph's users to act as (default: the last seeded).")
+@click.option("--max-users", type=int, default=2000, show_default=True, help="Users sampled from the seeded graph.")
+@click.option("--connections", type=int, default=0, help="Connections (one wrk thread each); 0 = by rate.")
+@click.option(
+    "--baseline/--no-baseline", default=True, show_default=True, help="Also load the bare Starlette+gRPC floor."
+)
+@click.option("--baseline-port", type=int, default=8091, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=None, help="Results folder [<data-dir>/bench].")
+@click.option("--plot/--no-plot", default=True, show_default=True, help="Write the latency-throughput PNG.")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=default_data_dir,
+    show_default="~/.local/share/koo",
+    help="The data folder of the running `koo up` and `koo seed`.",
+)
+def bench(
+    workload: str,
+    rates: str,
+    duration: float,
+    warmup: float,
+    url: str | None,
+    graph: str | None,
+    max_users: int,
+    connections: int,
+    baseline: bool,
+    baseline_port: int,
+    out: Path | None,
+    plot: bool,
+    seed: int,
+    data_dir: Path,
+) -> None:
+    """Open-loop benchmark of the REST gateway with wrk; JSON results and a latency-throughput plot."""
+    from koo_cli.benchkit.loadgen import RunSpec, run_wrk, sustainable, wrk_binary
+    from koo_cli.benchkit.runtime import find_runtime
+
+    try:
+        wrk_binary()
+    except FileNotFoundError as exc:
+        raise click.ClickException(str(exc)) from None
+    data_dir = data_dir.expanduser().resolve()
+    url = (url or f"http://127.0.0.1:{os.environ.get('KOO_GATEWAY_PORT', '8080')}").rstrip("/")
+    rate_list = [float(r) for r in rates.split(",") if r.strip()]
+    if not rate_list or min(rate_list) <= 0:
+        raise click.UsageError("--rates needs positive numbers")
+    if warmup >= duration:
+        raise click.UsageError("--warmup must be shorter than --duration")
+    _wait_healthy(url, seconds=10)
+    workloads = ["mixed", "home", "user", "compose"] if workload == "all" else [workload]
+    out = (out or data_dir / "bench").expanduser()
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    named = _named_processes(data_dir)
+    runtime = find_runtime(data_dir, need_backends=False)
+    total_runs = len(rate_list) * (len(workloads) + (1 if baseline else 0))
+    ttl = int(total_runs * (duration + 10) + 3600)
+
+    with tempfile.TemporaryDirectory(prefix="koo-bench-") as tmp:
+        try:
+            prefix, graph_name, sampled = prepare_data(
+                folder=Path(tmp), url=url, data_dir=data_dir, graph=graph, max_users=max_users, ttl=ttl, seed=seed
+            )
+        except FileNotFoundError as exc:
+            raise click.ClickException(str(exc)) from None
+        click.echo(f"acting as {sampled} users of graph {graph_name}; {total_runs} runs of {duration:.0f}s")
+        runs: list[dict[str, Any]] = []
+
+        def sweep(kind: str, name: str, target: str) -> None:
+            for rate in rate_list:
+                spec = RunSpec(
+                    url=target,
+                    workload=name,
+                    rate=rate,
+                    duration=duration,
+                    warmup=warmup,
+                    data_prefix=prefix,
+                    kind=kind,
+                    connections=connections,
+                )
+                try:
+                    result = run_wrk(spec, named)
+                except RuntimeError as exc:
+                    raise click.ClickException(str(exc)) from None
+                runs.append(result)
+                lat = result["latency"]
+                click.echo(
+                    f"{result['workload']:<8} offered {rate:>7.0f}/s  achieved {result['achieved_rps']:>7.1f}/s  "
+                    f"p50 {lat.get('p50_ms', 0):>7.1f}  p99 {lat.get('p99_ms', 0):>7.1f}  "
+                    f"p99.9 {lat.get('p99.9_ms', 0):>7.1f} ms  errors {result['errors']['total']}  "
+                    f"wrk cpu {result['cpu_percent_of_one_core'].get('wrk', 0):.0f}%"
+                )
+
+        for name in workloads:
+            sweep("koo", name, url)
+        baseline_proc = None
+        if baseline:
+            baseline_proc = start_baseline(baseline_port, runtime.settings.user_addr)
+            try:
+                base_url = f"http://127.0.0.1:{baseline_port}"
+                _wait_healthy(base_url, seconds=20)
+                named[baseline_proc.pid] = "baseline"
+                sweep("baseline", "baseline", base_url)
+            finally:
+                baseline_proc.terminate()
+                try:
+                    baseline_proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    baseline_proc.kill()
+
+    summary: dict[str, Any] = {}
+    for name in [*workloads, *(["baseline"] if baseline else [])]:
+        best = sustainable([r for r in runs if r["workload"] == name], p99_ms=P99_OBJECTIVE_MS)
+        summary[name] = {
+            "max_rps_within_objective": best["achieved_rps"] if best else 0.0,
+            "p99_objective_ms": P99_OBJECTIVE_MS,
+        }
+    if baseline:
+        floor = summary["baseline"]["max_rps_within_objective"]
+        for name in workloads:
+            ours = summary[name]["max_rps_within_objective"]
+            summary[name]["ratio_to_baseline"] = round(ours / floor, 3) if floor else None
+    report = {
+        "started_at": stamp,
+        "gateway": url,
+        "graph": graph_name,
+        "users_sampled": sampled,
+        "rates": rate_list,
+        "duration_s": duration,
+        "warmup_s": warmup,
+        "machine": _machine(),
+        "summary": summary,
+        "runs": runs,
+    }
+    path = out / f"bench-{stamp}.json"
+    path.write_text(json.dumps(report, indent=2, ensure_ascii=False))
+    click.echo(f"results: {path}")
+    if plot:
+        from koo_cli.benchkit.plot import plot_runs
+
+        png = plot_runs(
+            runs, out / f"bench-{stamp}.png", title=f"Koo on {_machine()['cpus']} cores, graph {graph_name}"
+        )
+        if png is not None:
+            click.echo(f"plot:    {png}")
+    click.echo(json.dumps(summary, indent=2))
+
+
+def _machine() -> dict[str, Any]:
+    import platform
+
+    import psutil
+
+    return {
+        "cpus": os.cpu_count(),
+        "memory_gib": round(psutil.virtual_memory().total / 2**30, 1),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+    }

@@ -1,0 +1,1 @@
+"""Seeding and load-generation helpers behind `koo seed` and `koo bench`."""
