@@ -112,8 +112,11 @@ def hashtag_phonetics(tag: str) -> HashtagPhonetics:
 
 
 def query_phonetics(prefix: str) -> HashtagPhonetics | None:
-    """Keys of a Latin hashtag query prefix, or None when it is not in Latin letters."""
-    if not prefix or not is_latin(prefix):
+    """Keys of a Latin hashtag query prefix, or None when it is not in Latin letters.
+
+    A prefix with anything but letters and digits cannot start a hashtag: no keys.
+    """
+    if not _WORD.fullmatch(prefix) or not is_latin(prefix):
         return None
     return HashtagPhonetics(
         fine=phonetic_key(prefix, drop_final_a=False),
