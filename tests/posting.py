@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, TypeVar
+
+import psycopg
+from redis.asyncio import Redis
 
 from koo.feed.v1 import feed_service_pb2 as feed_pb
 from koo.feed.v1 import feed_service_pb2_grpc as feed_grpc
@@ -13,8 +19,10 @@ from koo.post.v1 import post_service_pb2 as post_pb
 from koo.post.v1 import post_service_pb2_grpc as post_grpc
 from koo.user.v1 import user_service_pb2 as user_pb
 from koo.user.v1 import user_service_pb2_grpc as user_grpc
+from services.kit.migrations import upgrade_all
+from services.kit.redis_client import create_redis
 from tests.clients import Account
-from tests.harness import Stack
+from tests.harness import Stack, start_stack
 
 T = TypeVar("T")
 
@@ -62,3 +70,50 @@ async def eventually(
         await asyncio.sleep(interval)
         value = await probe()
     return value
+
+
+def redis_db_url(url: str, db: int) -> str:
+    """The same Redis server, another logical database (isolates a second stack's keys)."""
+    if url.startswith("unix://"):
+        head = url.split("?", 1)[0]
+        return f"{head}?db={db}"
+    head, _, query = url.partition("?")
+    scheme, _, rest = head.partition("://")
+    authority = rest.split("/", 1)[0]
+    return f"{scheme}://{authority}/{db}" + (f"?{query}" if query else "")
+
+
+def _database_url(url: str, name: str) -> str:
+    head, _, query = url.partition("?")
+    scheme, _, rest = head.partition("://")
+    authority = rest.split("/", 1)[0]
+    return f"{scheme}://{authority}/{name}" + (f"?{query}" if query else "")
+
+
+@asynccontextmanager
+async def isolated_stack(
+    *, database_url: str, redis_url: str, data_dir: Path, redis_db: int, overrides: dict[str, dict[str, Any]]
+) -> AsyncIterator[tuple[Stack, Redis]]:
+    """A second, fully separate stack: its own PostgreSQL database (so its outbox relays do
+    not take the main stack's events) and its own Redis database (so it may be flushed)."""
+    name = f"koo_test_{uuid.uuid4().hex[:10]}"
+    admin = _database_url(database_url, "postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = _database_url(database_url, name)
+    redis = create_redis(redis_db_url(redis_url, redis_db))
+    stack: Stack | None = None
+    try:
+        await asyncio.to_thread(upgrade_all, url)
+        await redis.flushdb()
+        stack = await start_stack(
+            database_url=url, redis_url=redis_db_url(redis_url, redis_db), data_dir=data_dir, overrides=overrides
+        )
+        yield stack, redis
+    finally:
+        if stack is not None:
+            await stack.close()
+        await redis.flushdb()
+        await redis.aclose()
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -7,23 +7,36 @@ import asyncio
 import grpc
 
 from koo.feed.v1 import feed_service_pb2, feed_service_pb2_grpc
+from services.feed.domain import Feed
+from services.feed.keys import FeedKeys
+from services.feed.peers import FeedPeers
+from services.feed.redis_tuning import ensure_compact_timelines
+from services.feed.servicer import FeedServicer
+from services.feed.settings import FeedSettings
 from services.kit.server import Register, Resources, run_service
-from services.kit.settings import KitSettings, load_settings
+from services.kit.settings import load_settings
 
 SERVICE_NAME = feed_service_pb2.DESCRIPTOR.services_by_name["FeedService"].full_name
 
+SETTINGS_CLASS = FeedSettings
 
-SETTINGS_CLASS = KitSettings
+
+def build_feed(settings: FeedSettings, res: Resources, *, keys: FeedKeys | None = None) -> Feed:
+    assert res.redis is not None, "the feed needs Redis"
+    keys = keys or FeedKeys()
+    peers = FeedPeers(res.channels, res.redis, keys=keys, graph_ttl=settings.feed_graph_cache_seconds)
+    return Feed(settings, redis=res.redis, peers=peers, keys=keys)
 
 
-def make_register(settings: KitSettings) -> Register:
+def make_register(settings: FeedSettings) -> Register:
+    async def register(server: grpc.aio.Server, res: Resources) -> list[str]:
+        feed = build_feed(settings, res)
+        if settings.feed_tune_redis:
+            await ensure_compact_timelines(feed.redis, entries=settings.feed_timeline_cap + 1)
+        feed_service_pb2_grpc.add_FeedServiceServicer_to_server(FeedServicer(feed), server)
+        return [SERVICE_NAME]
+
     return register
-
-
-async def register(server: grpc.aio.Server, res: Resources) -> list[str]:
-    # The generated base class answers UNIMPLEMENTED until the RPCs are written.
-    feed_service_pb2_grpc.add_FeedServiceServicer_to_server(feed_service_pb2_grpc.FeedServiceServicer(), server)
-    return [SERVICE_NAME]
 
 
 def main() -> None:

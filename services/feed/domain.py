@@ -1,0 +1,247 @@
+"""Feed rules: home timelines (hybrid fanout), author pages, trends. Knows nothing of gRPC.
+
+A home page merges two sources newest first: the reader's timeline in Redis (posts fanned
+out on write) and the recent posts of the celebrities they follow (merged at read,
+cached briefly). Candidates are hydrated with one BatchGetPosts per page and filtered by
+the reader's graph (blocks, mutes, per-follow languages) and the requested languages.
+Paging is by post id (`before`), so new posts never shift a page.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from redis.asyncio import Redis
+
+from koo.post.v1 import post_service_pb2 as post_pb
+from services.feed.keys import FeedKeys
+from services.feed.peers import FeedPeers, Graph, Ref
+from services.feed.settings import FeedSettings
+from services.feed.timeline import READY, Timelines
+from services.feed.trends import Trends
+from services.kit.errors import InvalidArgument, PermissionDenied
+from services.kit.paging import decode_token, encode_token
+from services.kit.text import LANGUAGES
+
+log = logging.getLogger("koo.feed")
+
+# A page scans at most this many windows of candidates before answering (short) with a
+# token: the common case is one window, so one BatchGetPosts per page.
+MAX_ROUNDS = 3
+MAX_WINDOW = 300
+# Per celebrity, how many recent posts the read-time merge caches.
+CELEBRITY_CACHE_POSTS = 200
+# Readers merge authors a little below the fanout threshold too, so an author whose
+# follower count dips under it does not lose the posts that were never fanned out.
+CELEBRITY_MERGE_BAND = 0.9
+DEFAULT_TRENDS = 10
+MAX_TRENDS = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """Candidates from one source, newest first, complete down to `floor` (0: complete)."""
+
+    ids: list[int]
+    floor: int
+
+
+def check_languages(languages: Sequence[str], field: str = "language") -> frozenset[str]:
+    unknown = [code for code in languages if code not in LANGUAGES]
+    if unknown:
+        raise InvalidArgument(
+            field, message=f"{field}: unknown language code {unknown[0]!r}; use one of {' '.join(sorted(LANGUAGES))}"
+        )
+    return frozenset(languages)
+
+
+class Feed:
+    def __init__(self, settings: FeedSettings, *, redis: Redis, peers: FeedPeers, keys: FeedKeys) -> None:
+        self.settings = settings
+        self.redis = redis
+        self.peers = peers
+        self.keys = keys
+        self.timelines = Timelines(
+            redis, keys=keys, cap=settings.feed_timeline_cap, active_seconds=settings.active_window_seconds
+        )
+        self.trends = Trends(
+            redis,
+            keys=keys,
+            window_hours=settings.feed_trends_window_hours,
+            cache_seconds=settings.feed_trends_cache_seconds,
+        )
+        self.threshold = settings.feed_celebrity_threshold
+
+    def is_celebrity(self, follower_count: int) -> bool:
+        """Fanout skips these authors."""
+        return follower_count > self.threshold
+
+    def _merged_at_read(self, follower_count: int) -> bool:
+        return follower_count > int(self.threshold * CELEBRITY_MERGE_BAND)
+
+    # Rebuild ----------------------------------------------------------------------------
+
+    async def rebuild(self, user_id: int, graph: Graph) -> None:
+        """Rebuild a timeline from the source of truth (PostgreSQL via the post service)."""
+        await self.timelines.begin_rebuild(user_id)
+        authors = [user_id] + [
+            a for a, f in graph.following.items() if not self.is_celebrity(f.follower_count) and a not in graph.blocked
+        ]
+        refs = await self.peers.author_refs(authors, limit=self.settings.feed_timeline_cap, exclude_replies=True)
+        # Mutes are left to the read filter: unmuting brings the posts back.
+        ids = [r.id for r in refs if r.author_id == user_id or _follow_allows(graph, r)]
+        await self.timelines.finish_rebuild(user_id, ids)
+
+    # Home -------------------------------------------------------------------------------
+
+    async def home(
+        self, *, user_id: int, size: int, page_token: str, languages: Sequence[str]
+    ) -> tuple[list[post_pb.Post], str]:
+        wanted = check_languages(languages)
+        cursor = decode_token(page_token, kind="home")
+        if cursor is not None and cursor.get("u") != user_id:
+            raise InvalidArgument("page_token", message="page_token belongs to another feed")
+        before: int | None = int(cursor["b"]) if cursor else None
+        graph = await self.peers.graph(user_id)
+        if await self.timelines.state(user_id, touch=True) != READY:
+            await self.rebuild(user_id, graph)
+
+        window = min(max(2 * size, 20) + 10, MAX_WINDOW)
+        page: list[post_pb.Post] = []
+        exhausted = False
+        for _ in range(MAX_ROUNDS):
+            timeline = await self._timeline_source(user_id, before, window)
+            celebrities = await self._celebrity_source(graph, before, window, wanted)
+            floor = max(timeline.floor, celebrities.floor)
+            union = sorted(set(timeline.ids) | set(celebrities.ids), reverse=True)
+            candidates = [c for c in union if c >= floor][:window]
+            sources_done = floor == 0 and len(union) <= window
+            if not candidates:
+                exhausted = sources_done
+                break
+            hydrated = await self.peers.posts(candidates)
+            gone = [c for c in timeline.ids if c in set(candidates) and c not in hydrated]
+            if gone:
+                # Deleted (or re-koo of a deleted post): self-heal the timeline.
+                await self.timelines.drop(user_id, gone)
+            scanned = 0
+            for post_id in candidates:
+                before = post_id
+                scanned += 1
+                post = hydrated.get(post_id)
+                if post is not None and _visible(post, graph, wanted):
+                    page.append(post)
+                    if len(page) == size:
+                        break
+            if len(page) == size or sources_done:
+                exhausted = sources_done and scanned == len(candidates)
+                break
+        token = "" if exhausted or before is None else encode_token({"k": "home", "u": user_id, "b": before})
+        return page, token
+
+    async def _timeline_source(self, user_id: int, before: int | None, window: int) -> Source:
+        ids = await self.timelines.below(user_id, before, window)
+        return Source(ids, ids[-1] if len(ids) == window else 0)
+
+    async def _celebrity_source(self, graph: Graph, before: int | None, window: int, wanted: frozenset[str]) -> Source:
+        celebrities = [
+            a
+            for a, f in graph.following.items()
+            if self._merged_at_read(f.follower_count) and a not in graph.blocked and a not in graph.muted
+        ]
+        if not celebrities:
+            return Source([], 0)
+        if before is None:
+            refs, floor = await self._cached_celebrity_refs(celebrities)
+        else:
+            refs = await self.peers.author_refs(celebrities, before_id=before, limit=window, exclude_replies=True)
+            floor = refs[-1].id if len(refs) == window else 0
+        if len(refs) > window:
+            refs = sorted(refs, key=lambda r: r.id, reverse=True)[:window]
+            floor = max(floor, refs[-1].id)
+        ids = [
+            r.id for r in refs if r.id >= floor and _follow_allows(graph, r) and (not wanted or r.language in wanted)
+        ]
+        return Source(sorted(ids, reverse=True), floor)
+
+    async def _cached_celebrity_refs(self, authors: list[int]) -> tuple[list[Ref], int]:
+        """Each celebrity's newest posts, shared by all their readers for a few seconds."""
+        ttl_ms = int(self.settings.feed_celebrity_cache_seconds * 1000)
+        cached = (
+            await self.redis.mget([self.keys.celebrity(a) for a in authors]) if ttl_ms > 0 else [None] * len(authors)
+        )
+        refs: list[Ref] = []
+        floor = 0
+        missing: list[int] = []
+        for author, raw in zip(authors, cached, strict=True):
+            if raw is None:
+                missing.append(author)
+                continue
+            entry = json.loads(raw)
+            refs += [Ref(int(i), author, lang) for i, lang in entry["r"]]
+            floor = max(floor, int(entry["f"]))
+        if missing:
+            limit = min(CELEBRITY_CACHE_POSTS * len(missing), 2000)
+            fetched = await self.peers.author_refs(missing, limit=limit, exclude_replies=True)
+            fetched_floor = fetched[-1].id if len(fetched) == limit else 0
+            floor = max(floor, fetched_floor)
+            refs += fetched
+            if ttl_ms > 0:
+                pipe = self.redis.pipeline(transaction=False)
+                for author in missing:
+                    mine = [[r.id, r.language] for r in fetched if r.author_id == author]
+                    pipe.set(self.keys.celebrity(author), json.dumps({"f": fetched_floor, "r": mine}), px=ttl_ms)
+                await pipe.execute()
+        return refs, floor
+
+    async def forget_celebrity(self, author_id: int) -> None:
+        await self.redis.delete(self.keys.celebrity(author_id))
+
+    # Author pages -----------------------------------------------------------------------
+
+    async def user_posts(
+        self, *, user_id: int, viewer_id: int | None, size: int, page_token: str
+    ) -> tuple[list[post_pb.Post], str]:
+        if user_id <= 0:
+            raise InvalidArgument("user_id", message="user_id must be a user's id (or `me`)")
+        cursor = decode_token(page_token, kind="user-posts")
+        if cursor is not None and cursor.get("u") != user_id:
+            raise InvalidArgument("page_token", message="page_token belongs to another list")
+        if viewer_id is not None and viewer_id != user_id:
+            graph = await self.peers.graph(viewer_id)
+            if user_id in graph.blocked:
+                raise PermissionDenied("you cannot see this user's posts", reason="BLOCKED")
+        refs = await self.peers.author_refs(
+            [user_id], before_id=int(cursor["b"]) if cursor else 0, limit=size + 1, exclude_replies=True
+        )
+        more = len(refs) > size
+        refs = refs[:size]
+        hydrated = await self.peers.posts([r.id for r in refs])
+        token = encode_token({"k": "user-posts", "u": user_id, "b": refs[-1].id}) if more else ""
+        return [hydrated[r.id] for r in refs if r.id in hydrated], token
+
+    # Trends -----------------------------------------------------------------------------
+
+    async def trending(self, *, language: str, limit: int) -> list[tuple[str, int]]:
+        if language:
+            check_languages([language])
+        if limit < 0:
+            raise InvalidArgument("limit", message="limit must not be negative")
+        return await self.trends.top(language=language, limit=min(limit or DEFAULT_TRENDS, MAX_TRENDS))
+
+
+def _follow_allows(graph: Graph, ref: Ref) -> bool:
+    """The reader follows the author in this language (mutes aside)."""
+    if ref.author_id in graph.blocked:
+        return False
+    followee = graph.following.get(ref.author_id)
+    return followee is not None and (not followee.languages or ref.language in followee.languages)
+
+
+def _visible(post: post_pb.Post, graph: Graph, wanted: frozenset[str]) -> bool:
+    if wanted and post.language not in wanted:
+        return False
+    return graph.wants(post.author.id, post.language)

@@ -1,0 +1,34 @@
+"""Redis key names of the feed, in one place (a prefix lets tests run side by side)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class FeedKeys:
+    prefix: str = "koo"
+
+    def home(self, user_id: int) -> str:
+        """The home timeline: a sorted set of post ids scored by id."""
+        return f"{self.prefix}:tl:home:{user_id}"
+
+    def graph(self, user_id: int) -> str:
+        """A reader's cached social graph."""
+        return f"{self.prefix}:feed:graph:{user_id}"
+
+    def celebrity(self, author_id: int) -> str:
+        """A celebrity's cached recent post refs."""
+        return f"{self.prefix}:feed:celeb:{author_id}"
+
+    def trend_bucket(self, language: str, hour: int) -> str:
+        """Hashtag counts of one hour (unix hours) in one language (`all`: every language)."""
+        return f"{self.prefix}:trend:{language}:{hour}"
+
+    def trend_ranking(self, language: str, hour: int, window: int) -> str:
+        """The summed window, reused briefly by readers."""
+        return f"{self.prefix}:trend:sum:{language}:{hour}:{window}"
+
+    def applied(self, subject: str, effect: str) -> str:
+        """Marks a non-idempotent effect as applied (redelivery applies it once)."""
+        return f"{self.prefix}:feed:applied:{effect}:{subject}"

@@ -1,0 +1,156 @@
+"""The feed's calls to the user and post services, in feed terms.
+
+Reads are batched: one call per service per page (BatchGetPosts hydrates authors and
+media itself), and the social graph is cached briefly in Redis.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+
+from redis.asyncio import Redis
+
+from koo.post.v1 import post_service_pb2 as post_pb
+from koo.post.v1 import post_service_pb2_grpc as post_grpc
+from koo.user.v1 import user_service_pb2 as user_pb
+from koo.user.v1 import user_service_pb2_grpc as user_grpc
+from services.feed.keys import FeedKeys
+from services.kit.channels import Channels
+
+MAX_POST_BATCH = 500
+MAX_USER_BATCH = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Followee:
+    languages: tuple[str, ...]
+    follower_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Graph:
+    """Whom a reader follows (with languages), and whom they must not see."""
+
+    user_id: int
+    following: dict[int, Followee] = field(default_factory=dict)
+    blocked: frozenset[int] = frozenset()
+    muted: frozenset[int] = frozenset()
+
+    def wants(self, author_id: int, language: str) -> bool:
+        """Whether a post by `author_id` in `language` belongs in this reader's home feed."""
+        if author_id == self.user_id:
+            return True
+        if author_id in self.blocked or author_id in self.muted:
+            return False
+        followee = self.following.get(author_id)
+        if followee is None:
+            return False
+        return not followee.languages or language in followee.languages
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "u": self.user_id,
+                "f": [[k, list(v.languages), v.follower_count] for k, v in self.following.items()],
+                "b": sorted(self.blocked),
+                "m": sorted(self.muted),
+            },
+            separators=(",", ":"),
+        )
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> Graph:
+        data = json.loads(raw)
+        return cls(
+            user_id=int(data["u"]),
+            following={int(k): Followee(tuple(langs), int(n)) for k, langs, n in data["f"]},
+            blocked=frozenset(int(x) for x in data["b"]),
+            muted=frozenset(int(x) for x in data["m"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """A post reference: enough to place and filter it without its text."""
+
+    id: int
+    author_id: int
+    language: str
+    reply_to_id: int = 0
+    repost_of_id: int = 0
+
+
+class FeedPeers:
+    def __init__(self, channels: Channels, redis: Redis, *, keys: FeedKeys, graph_ttl: float) -> None:
+        self._users = user_grpc.UserServiceStub(channels.get("user"))
+        self._posts = post_grpc.PostServiceStub(channels.get("post"))
+        self._redis = redis
+        self._keys = keys
+        self._graph_ttl = graph_ttl
+
+    async def graph(self, user_id: int, *, fresh: bool = False) -> Graph:
+        """The reader's graph, from a short-lived cache unless `fresh`."""
+        key = self._keys.graph(user_id)
+        if not fresh and self._graph_ttl > 0:
+            cached = await self._redis.get(key)
+            if cached:
+                return Graph.from_json(cached)
+        reply = await self._users.GetSocialGraph(user_pb.GetSocialGraphRequest(user_id=user_id))
+        graph = Graph(
+            user_id=user_id,
+            following={f.user_id: Followee(tuple(f.languages), f.follower_count) for f in reply.following},
+            blocked=frozenset(reply.blocked_user_ids),
+            muted=frozenset(reply.muted_user_ids),
+        )
+        if self._graph_ttl > 0:
+            await self._redis.set(key, graph.to_json(), px=int(self._graph_ttl * 1000))
+        return graph
+
+    async def forget_graphs(self, user_ids: Sequence[int]) -> None:
+        if user_ids:
+            await self._redis.delete(*(self._keys.graph(u) for u in user_ids))
+
+    async def followers(self, author_id: int, *, page_size: int) -> AsyncIterator[list[tuple[int, tuple[str, ...]]]]:
+        """The author's followers with their per-follow languages, a page at a time."""
+        token = ""
+        while True:
+            reply = await self._users.ListFollowerIds(
+                user_pb.ListFollowerIdsRequest(user_id=author_id, page_size=page_size, page_token=token)
+            )
+            if reply.followers:
+                yield [(f.user_id, tuple(f.languages)) for f in reply.followers]
+            token = reply.next_page_token
+            if not token:
+                return
+
+    async def follower_counts(self, user_ids: Sequence[int]) -> dict[int, int]:
+        wanted = list(dict.fromkeys(user_ids))
+        counts: dict[int, int] = {}
+        for start in range(0, len(wanted), MAX_USER_BATCH):
+            reply = await self._users.BatchGetUsers(
+                user_pb.BatchGetUsersRequest(user_ids=wanted[start : start + MAX_USER_BATCH])
+            )
+            counts.update({u.id: u.follower_count for u in reply.users})
+        return counts
+
+    async def author_refs(
+        self, author_ids: Sequence[int], *, before_id: int = 0, limit: int = 800, exclude_replies: bool = True
+    ) -> list[Ref]:
+        """Newest posts of some authors, newest first (the post service's ListAuthorPosts)."""
+        if not author_ids:
+            return []
+        reply = await self._posts.ListAuthorPosts(
+            post_pb.ListAuthorPostsRequest(
+                author_ids=list(author_ids), before_id=before_id, limit=limit, exclude_replies=exclude_replies
+            )
+        )
+        return [Ref(r.id, r.author_id, r.language, r.reply_to_id, r.repost_of_id) for r in reply.posts]
+
+    async def posts(self, post_ids: Sequence[int]) -> dict[int, post_pb.Post]:
+        """Hydrated posts (authors and media included) in one call; gone ones are left out."""
+        if not post_ids:
+            return {}
+        reply = await self._posts.BatchGetPosts(post_pb.BatchGetPostsRequest(post_ids=list(post_ids)[:MAX_POST_BATCH]))
+        return {p.id: p for p in reply.posts}

@@ -1,0 +1,40 @@
+"""Settings of the feed service and the feed worker (one class: they must agree)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from services.kit.settings import KitSettings
+
+
+class FeedSettings(KitSettings):
+    # Authors with more followers than this are not fanned out on write; their posts
+    # are merged into readers' feeds at read time (KOO_FEED_CELEBRITY_THRESHOLD).
+    feed_celebrity_threshold: int = Field(default=10_000, ge=0)
+    # A follower who has not read their feed (nor registered or followed someone) for
+    # this long gets no fanout; their timeline is rebuilt when they return.
+    feed_active_window_days: float = Field(default=14.0, gt=0)
+    # Entries per home timeline (sorted set).
+    feed_timeline_cap: int = Field(default=800, ge=10)
+    # Followers written per Redis pipeline during fanout.
+    feed_fanout_batch: int = Field(default=1_000, ge=1)
+    # Followers asked of the user service per page during fanout.
+    feed_follower_page: int = Field(default=10_000, ge=1, le=10_000)
+    # How long a reader's social graph (follows, blocks, mutes) is cached.
+    feed_graph_cache_seconds: float = Field(default=10.0, ge=0)
+    # How long a celebrity's recent posts are cached for read-time merging.
+    feed_celebrity_cache_seconds: float = Field(default=30.0, ge=0)
+    # Trending hashtags: the sliding window, and how long a computed ranking is reused.
+    feed_trends_window_hours: int = Field(default=24, ge=1, le=24 * 7)
+    feed_trends_cache_seconds: float = Field(default=5.0, ge=0)
+    # Raise Redis's zset-max-listpack-entries to fit a whole timeline when Redis allows
+    # CONFIG SET (local, tests); managed Redis gets it from its parameter group.
+    feed_tune_redis: bool = True
+    # Post-event consumers per worker process (same group: they share the stream).
+    feed_post_consumers: int = Field(default=2, ge=1)
+    # Idle time after which a message held by a dead consumer is reclaimed.
+    feed_claim_idle_ms: int = Field(default=30_000, ge=10)
+
+    @property
+    def active_window_seconds(self) -> int:
+        return int(self.feed_active_window_days * 86_400)

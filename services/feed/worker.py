@@ -1,0 +1,64 @@
+"""`koo serve feed-worker`: fanout on write, graph changes and trends, from events.
+
+Consumes topic `post` and topic `user` in consumer group `feed-fanout`. Several post
+consumers run side by side (they share the group, so each message goes to one of them);
+a consumer that dies mid-batch leaves its messages pending, and another reclaims them
+after `KOO_FEED_CLAIM_IDLE_MS`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import grpc
+
+from services.feed.__main__ import build_feed
+from services.feed.fanout import Fanout
+from services.feed.redis_tuning import ensure_compact_timelines
+from services.feed.settings import FeedSettings
+from services.kit.events import StreamConsumer, consumer_name
+from services.kit.server import Register, Resources, run_service
+from services.kit.settings import load_settings
+
+SETTINGS_CLASS = FeedSettings
+GROUP = "feed-fanout"
+
+
+def make_register(settings: FeedSettings) -> Register:
+    async def register(server: grpc.aio.Server, res: Resources) -> list[str]:
+        feed = build_feed(settings, res)
+        if settings.feed_tune_redis:
+            await ensure_compact_timelines(feed.redis, entries=settings.feed_timeline_cap + 1)
+        fanout = Fanout(feed, batch=settings.feed_fanout_batch, follower_page=settings.feed_follower_page)
+        base = consumer_name()
+        for i in range(settings.feed_post_consumers):
+            consumer = StreamConsumer(
+                feed.redis,
+                topic="post",
+                group=GROUP,
+                handler=fanout.handle_post_events,
+                name=f"{base}-post-{i}",
+                claim_idle_ms=settings.feed_claim_idle_ms,
+            )
+            res.spawn(consumer.run(), name=f"feed-fanout-post-{i}")
+        users = StreamConsumer(
+            feed.redis,
+            topic="user",
+            group=GROUP,
+            handler=fanout.handle_user_events,
+            name=f"{base}-user",
+            claim_idle_ms=settings.feed_claim_idle_ms,
+        )
+        res.spawn(users.run(), name="feed-fanout-user")
+        return []
+
+    return register
+
+
+def main() -> None:
+    settings = load_settings(SETTINGS_CLASS)
+    asyncio.run(run_service(settings, name="feed-worker", register=make_register(settings)))
+
+
+if __name__ == "__main__":
+    main()
