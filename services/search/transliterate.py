@@ -172,10 +172,15 @@ def romanize(word: str) -> tuple[str, ...]:
 def _romanize(word: str, script: str) -> tuple[str, ...]:
     scheme = _SCHEMES[script]
     if script == "Bengali" and _ASSAMESE_LETTERS & set(word):
-        scheme = sanscript.ASSAMESE
-    marked = _iast_to_marked(sanscript.transliterate(word.translate(_PRE), scheme, sanscript.IAST))
-    if script == "Bengali":
+        scheme = "assamese"  # the library has the scheme but no constant for it
+    try:
+        iast = sanscript.transliterate(word.translate(_PRE), scheme, sanscript.IAST)
+    except Exception:  # noqa: BLE001 - a word the library chokes on is still indexed as written
+        return ()
+    marked = _iast_to_marked(iast)
+    if scheme == sanscript.BENGALI:
         # ব is b in Bengali (the library writes v), except after a consonant (বিশ্ব biswa).
+        # The Assamese scheme already writes ব as b and ৱ as v.
         marked = regex.sub(r"(?<![bcdfghjklmnpqrstvwxyz])v", "b", marked)
     spellings = [marked]
     if script in _SCHWA_DELETING:

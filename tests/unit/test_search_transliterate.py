@@ -72,6 +72,8 @@ TYPED = {
         ("মাছ", "mach"),
         ("চা", "cha"),
         ("অসমীয়া", "asamiya"),
+        ("ৰাজ্য", "rajya"),  # Assamese letters: read with the Assamese scheme
+        ("অসম", "asam"),
     ],
     "tamil": [
         ("சென்னை", "chennai"),
