@@ -61,9 +61,15 @@ def migrate() -> None:
 
 @cli.command()
 def gen() -> None:
-    """Regenerate gen/ from protos/ with buf (lint first)."""
+    """Regenerate gen/ (and gateway/descriptors.binpb) from protos/ with buf (lint first)."""
     root = Path(__file__).resolve().parent.parent
-    for args in (["npx", "--no-install", "buf", "lint"], ["npx", "--no-install", "buf", "generate"]):
+    # The gateway reads proto comments (OpenAPI descriptions) from a descriptor set with
+    # source info; a unit test checks it matches gen/.
+    descriptors = [
+        "npx", "--no-install", "buf", "build", "--path", "protos/koo", "--exclude-imports",
+        "--as-file-descriptor-set", "-o", "gateway/descriptors.binpb",
+    ]  # fmt: skip
+    for args in (["npx", "--no-install", "buf", "lint"], ["npx", "--no-install", "buf", "generate"], descriptors):
         result = subprocess.run(args, cwd=root, check=False)
         if result.returncode != 0:
             sys.exit(result.returncode)

@@ -1,0 +1,62 @@
+"""`koo serve gateway`: the REST gateway under uvicorn (uvloop, httptools)."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.types import ASGIApp
+
+from gateway.app import create_app
+from gateway.settings import GatewaySettings
+from services.kit.logs import setup_logging
+from services.kit.settings import load_settings
+from services.kit.telemetry import setup_tracing, shutdown_tracing
+
+SETTINGS_CLASS = GatewaySettings
+log = logging.getLogger("koo.gateway")
+
+
+def make_app(settings: GatewaySettings) -> Starlette:
+    """The ASGI app for these settings (what tests and benchmarks serve)."""
+    return create_app(settings)
+
+
+def _traced(app: Starlette, settings: GatewaySettings) -> ASGIApp:
+    # Tracing costs a span per request and per call: on only when traces go somewhere.
+    if not settings.otlp_endpoint:
+        return app
+    from opentelemetry.instrumentation.asgi import OpenTelemetryMiddleware
+
+    setup_tracing("gateway", settings.otlp_endpoint)
+    return OpenTelemetryMiddleware(app)
+
+
+def main() -> None:
+    settings = load_settings(SETTINGS_CLASS)
+    setup_logging("gateway", settings.log_level)
+    app = _traced(make_app(settings), settings)
+    log.info("koo gateway serving on %s:%d", settings.host, settings.listen_port())
+    try:
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.listen_port(),
+            loop="uvloop",
+            http="httptools",
+            lifespan="on",
+            # Client addresses are decided in clientip.py against KOO_TRUSTED_PROXIES;
+            # uvicorn would otherwise believe X-Forwarded-For from any local peer.
+            proxy_headers=False,
+            server_header=False,
+            access_log=False,
+            log_config=None,
+            timeout_graceful_shutdown=int(settings.shutdown_grace),
+        )
+    finally:
+        shutdown_tracing()
+
+
+if __name__ == "__main__":
+    main()

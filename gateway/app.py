@@ -1,0 +1,151 @@
+"""The gateway as an ASGI app: `create_app(settings)` builds it (tests do the same).
+
+Starlette supplies the request/response types, CORS and the lifespan; routing is the
+gateway's own matcher (templates.py) behind one catch-all route. Channels and Redis are
+opened in the lifespan, inside the server's event loop (grpc.aio channels belong to the
+loop they were made in).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route as StarletteRoute
+
+from gateway.auth import KeyRing, key_source
+from gateway.backends import Backends
+from gateway.dispatch import Dispatcher, Operational, Runtime, Target
+from gateway.openapi import openapi_document
+from gateway.ratelimit import RateLimiter
+from gateway.routes import Route, all_routes
+from gateway.settings import GatewaySettings
+from gateway.templates import Matcher, compile_template
+from services.kit.redis_client import create_redis
+
+_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+def _json(data: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    body = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    return Response(body, status_code=status, media_type="application/json", headers=headers)
+
+
+class Operations:
+    """/healthz, /readyz, /openapi.json and the JWKS."""
+
+    def __init__(self, settings: GatewaySettings, routes: list[Route], keys: KeyRing) -> None:
+        self.settings = settings
+        self.keys = keys
+        # Built once: the descriptors do not change while the process runs.
+        self.openapi = json.dumps(openapi_document(routes), ensure_ascii=False).encode("utf-8")
+        self.backends: Backends | None = None
+        self.redis: Redis | None = None
+
+    async def healthz(self, request: Request) -> Response:
+        return _json({"status": "ok"})
+
+    async def readyz(self, request: Request) -> Response:
+        timeout = self.settings.ready_timeout
+        checks: dict[str, str] = {}
+        if self.backends is None:
+            checks["gateway"] = "STARTING"
+        else:
+            checks.update(await self.backends.health(seconds=timeout))
+        if self.redis is None:
+            checks["redis"] = "NOT CONFIGURED" if not self.settings.redis_url else "STARTING"
+        else:
+            try:
+                await asyncio.wait_for(self.redis.ping(), timeout)
+                checks["redis"] = "OK"
+            except (RedisError, OSError, TimeoutError) as exc:
+                checks["redis"] = f"UNREACHABLE: {type(exc).__name__}"
+        ready = all(value in ("SERVING", "OK", "NOT CONFIGURED") for value in checks.values())
+        return _json({"status": "ready" if ready else "not ready", "checks": checks}, 200 if ready else 503)
+
+    async def openapi_json(self, request: Request) -> Response:
+        return Response(self.openapi, media_type="application/json")
+
+    async def jwks(self, request: Request) -> Response:
+        return _json(self.keys.public_jwks(), headers={"Cache-Control": "public, max-age=300"})
+
+    def targets(self) -> dict[str, Operational]:
+        return {
+            "/healthz": Operational("healthz", self.healthz),
+            "/readyz": Operational("readyz", self.readyz),
+            "/openapi.json": Operational("openapi", self.openapi_json),
+            "/v1/.well-known/jwks.json": Operational("jwks", self.jwks),
+        }
+
+
+def build_matcher(routes: list[Route], operations: Operations) -> Matcher[Target]:
+    matcher: Matcher[Target] = Matcher()
+    for path, target in operations.targets().items():
+        matcher.add("GET", compile_template(path), target)
+    for route in routes:
+        matcher.add(route.http_method, route.template, route)
+    return matcher
+
+
+def create_app(settings: GatewaySettings, *, routes: list[Route] | None = None) -> Starlette:
+    routes = all_routes() if routes is None else routes
+    keys = KeyRing(
+        key_source(
+            jwks_file=settings.jwt_public_keys_file,
+            data_dir=settings.data_dir,
+            production=settings.env == "production",
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+        )
+    )
+    operations = Operations(settings, routes, keys)
+    dispatcher = Dispatcher(settings, build_matcher(routes, operations), keys)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        addresses = {name: settings.backend_address(name) for name in {r.backend for r in routes}}
+        backends = Backends.open(
+            routes,
+            addresses=addresses,
+            size=settings.channels_per_service,
+            max_response_bytes=settings.max_response_bytes,
+        )
+        redis = create_redis(settings.redis_url) if settings.redis_url else None
+        dispatcher.runtime = Runtime(backends=backends, limiter=RateLimiter(redis, settings))
+        operations.backends, operations.redis = backends, redis
+        try:
+            yield
+        finally:
+            dispatcher.runtime = None
+            operations.backends = operations.redis = None
+            await backends.close()
+            if redis is not None:
+                await redis.aclose()
+
+    middleware = []
+    origins = settings.cors_origin_list()
+    if origins:
+        middleware.append(
+            Middleware(
+                CORSMiddleware,
+                allow_origins=origins,
+                allow_methods=["GET", "POST", "PATCH", "DELETE"],
+                allow_headers=["authorization", "content-type", "idempotency-key", "x-request-id"],
+                expose_headers=["retry-after", "x-request-id", "location"],
+                max_age=600,
+            )
+        )
+    return Starlette(
+        routes=[StarletteRoute("/{path:path}", dispatcher.handle, methods=_METHODS)],
+        middleware=middleware,
+        lifespan=lifespan,
+    )

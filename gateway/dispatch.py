@@ -1,0 +1,207 @@
+"""One request through the gateway: match, authenticate, limit, transcode, call, answer.
+
+Every path, the operational ones included, is matched by our own template matcher (see
+templates.py), so an unknown path is a 404 and a known path with another method a 405,
+both with the JSON error body, whatever the route's origin.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import grpc
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import Response
+
+from gateway import media
+from gateway.auth import KeyRing, bearer_token
+from gateway.backends import Backends
+from gateway.clientip import client_ip
+from gateway.errors import GatewayError, error_response, from_rpc_error
+from gateway.ratelimit import SIGN_IN_RPC, RateLimiter
+from gateway.routes import Route, Streaming
+from gateway.settings import GatewaySettings
+from gateway.templates import Matcher, PathDecodeError
+from gateway.transcode import build_request, dump_json, parse_json, parse_query, response_data
+from services.kit.context import Caller
+from services.kit.errors import InvalidArgument, KooError
+
+log = logging.getLogger("koo.gateway")
+
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
+_JSON_HEADERS = {"Cache-Control": "no-store"}
+
+
+@dataclass(frozen=True, slots=True)
+class Operational:
+    """A route served by the gateway itself (/healthz, /readyz, /openapi.json, JWKS)."""
+
+    name: str
+    handler: Callable[[Request], Awaitable[Response]]
+
+
+Target = Route | Operational
+
+
+@dataclass
+class Runtime:
+    """What exists only while the server runs (opened in the app's lifespan)."""
+
+    backends: Backends
+    limiter: RateLimiter
+
+
+class Dispatcher:
+    def __init__(self, settings: GatewaySettings, matcher: Matcher[Target], keys: KeyRing) -> None:
+        self.settings = settings
+        self.matcher = matcher
+        self.keys = keys
+        self.networks = settings.trusted_networks()
+        self.runtime: Runtime | None = None
+
+    async def handle(self, request: Request) -> Response:
+        incoming = request.headers.get("x-request-id", "")
+        request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        try:
+            response = await self._handle(request, request_id)
+        except GatewayError as exc:
+            response = error_response(exc, request_id=request_id)
+        except KooError as exc:
+            response = error_response(GatewayError.of(exc), request_id=request_id)
+        except grpc.aio.AioRpcError as err:
+            response = error_response(from_rpc_error(err), request_id=request_id)
+        except ClientDisconnect:
+            response = Response(status_code=499)  # the client left; nobody reads this
+        except Exception:
+            log.exception("gateway failure", extra={"request_id": request_id, "path": request.url.path})
+            response = error_response(
+                GatewayError.simple(grpc.StatusCode.INTERNAL, "internal error", reason="INTERNAL"),
+                request_id=request_id,
+            )
+        response.headers["X-Request-Id"] = request_id
+        return response
+
+    async def _handle(self, request: Request, request_id: str) -> Response:
+        scope = request.scope
+        raw_path = (scope.get("raw_path") or scope["path"].encode("utf-8")).decode("latin-1")
+        method = request.method
+        try:
+            found = self.matcher.match(method, raw_path)
+        except PathDecodeError as exc:
+            raise InvalidArgument(exc.variable, message=str(exc)) from None
+        if found is None:
+            allowed = self.matcher.allowed(raw_path)
+            if allowed:
+                raise GatewayError.simple(
+                    grpc.StatusCode.UNIMPLEMENTED,
+                    f"{method} is not allowed here; use {', '.join(allowed)}",
+                    reason="METHOD_NOT_ALLOWED",
+                    http=405,
+                    headers={"Allow": ", ".join(allowed)},
+                )
+            raise GatewayError.simple(
+                grpc.StatusCode.NOT_FOUND, f"no such path: {request.url.path}", reason="PATH_NOT_FOUND"
+            )
+        target = found.target
+        if isinstance(target, Operational):
+            return await target.handler(request)
+        return await self._call(request, target, found.variables, request_id)
+
+    async def _call(self, request: Request, route: Route, variables: dict[str, str], request_id: str) -> Response:
+        if self.runtime is None:
+            raise GatewayError.simple(grpc.StatusCode.UNAVAILABLE, "the gateway is starting", reason="STARTING")
+        runtime = self.runtime
+        caller: Caller | None = None
+        if not route.public:
+            caller = self.keys.verify(bearer_token(request.headers.get("authorization", "")))
+        ip = client_ip(request.scope, self.networks)
+        metadata: tuple[tuple[str, str], ...] = (("x-request-id", request_id),)
+        if caller is not None:
+            metadata += (("authorization", f"Bearer {caller.token}"),)
+        idempotency_key = self._idempotency_key(request)
+
+        if route.streaming is Streaming.UPLOAD:
+            await runtime.limiter.check(route, ip=ip, caller=caller)
+            return await media.upload(
+                request,
+                route,
+                call_factory=lambda: runtime.backends.callable(route),
+                metadata=metadata,
+                idempotency_key=idempotency_key,
+                max_bytes=self.settings.max_upload_bytes,
+                deadline=self.settings.transfer_timeout,
+            )
+
+        body: Any = None
+        if route.body:
+            body = parse_json(await self._read_body(request))
+        handle = self._sign_in_handle(route, body)
+        await runtime.limiter.check(route, ip=ip, caller=caller, handle=handle)
+        message = build_request(
+            route,
+            path_values=variables,
+            query=parse_query(request.scope.get("query_string", b"")),
+            body=body,
+            caller_id=caller.user_id if caller else None,
+            idempotency_key=idempotency_key,
+        )
+        if route.streaming is Streaming.DOWNLOAD:
+            return await media.download(
+                route,
+                message,
+                call_factory=lambda: runtime.backends.callable(route),
+                metadata=metadata,
+                deadline=self.settings.transfer_timeout,
+            )
+        try:
+            answer = await runtime.backends.callable(route)(
+                message, timeout=self.settings.call_timeout, metadata=metadata
+            )
+        except grpc.aio.AioRpcError as err:
+            if handle is not None and err.code() == grpc.StatusCode.UNAUTHENTICATED:
+                await runtime.limiter.sign_in_failed(handle)
+            raise
+        if handle is not None:
+            await runtime.limiter.sign_in_succeeded(handle)
+        return Response(
+            dump_json(response_data(route, answer)),
+            status_code=route.success_status,
+            media_type="application/json",
+            headers=_JSON_HEADERS,
+        )
+
+    @staticmethod
+    def _sign_in_handle(route: Route, body: Any) -> str | None:
+        if route.method.full_name != SIGN_IN_RPC or not isinstance(body, dict):
+            return None
+        handle = body.get("handle")
+        return handle if isinstance(handle, str) and handle else None
+
+    @staticmethod
+    def _idempotency_key(request: Request) -> str | None:
+        key = request.headers.get("idempotency-key")
+        if key is None:
+            return None
+        if not _IDEMPOTENCY_KEY.match(key):
+            raise InvalidArgument("Idempotency-Key", message="Idempotency-Key must be 1-128 visible ASCII characters")
+        return key
+
+    async def _read_body(self, request: Request) -> bytes:
+        limit = self.settings.max_body_bytes
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > limit:
+            raise media.payload_too_large(limit)
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise media.payload_too_large(limit)
+            chunks.append(chunk)
+        return b"".join(chunks)

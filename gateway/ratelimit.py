@@ -1,0 +1,153 @@
+"""Rate limits in Redis: fixed windows, several budgets checked in one round trip.
+
+Each request counts against its client IP's budget and against one budget for what it
+does: reads and writes per signed-in user, media uploads per user, sign-ups and sign-ins
+per IP. Failed sign-ins are also counted per handle, so that credential stuffing spread
+over many IPs still stops (a success clears the count). Budgets are settings
+(`KOO_RATE_*`, see docs/gateway.md); over budget is a 429 with `Retry-After`.
+
+One Lua script does every check of a request atomically: INCR each counter, give a new one
+its window as expiry, and answer how long until the fullest counter resets. The keys of
+one call live on different hash slots, which is fine on the single-shard ElastiCache of
+terraform/ (cluster mode off). Redis trouble lets requests through (logged): an outage of
+the limiter must not become an outage of the API.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+from dataclasses import dataclass
+
+import grpc
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from gateway.errors import GatewayError
+from gateway.routes import Route, Streaming
+from gateway.settings import GatewaySettings, Rate
+from services.kit.context import Caller
+
+log = logging.getLogger("koo.gateway")
+
+SIGN_UP_RPC = "koo.user.v1.UserService.CreateUser"
+SIGN_IN_RPC = "koo.user.v1.UserService.CreateSession"
+REFRESH_RPC = "koo.user.v1.UserService.RefreshSession"
+_PREFIX = "koo:rl:"
+
+# KEYS: counters. ARGV: per key (limit, window in ms, mode); mode 1 counts this request,
+# mode 0 only looks (the failed sign-in count, which grows on failures alone).
+# Returns the milliseconds until the fullest counter over its limit resets; 0 = allowed.
+_CHECK = """
+local wait = 0
+for i, key in ipairs(KEYS) do
+  local limit = tonumber(ARGV[3 * i - 2])
+  local window = tonumber(ARGV[3 * i - 1])
+  local count
+  if ARGV[3 * i] == '1' then
+    count = redis.call('INCR', key)
+    if count == 1 then redis.call('PEXPIRE', key, window) end
+  else
+    count = tonumber(redis.call('GET', key) or '0')
+  end
+  local over = count > limit
+  if ARGV[3 * i] == '0' then over = count >= limit end
+  if over then
+    local ttl = redis.call('PTTL', key)
+    if ttl < 0 then redis.call('PEXPIRE', key, window); ttl = window end
+    if ttl > wait then wait = ttl end
+  end
+end
+return wait
+"""
+_FAIL = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    key: str
+    rate: Rate
+    counts: bool = True
+
+
+def _handle_key(handle: str) -> str:
+    # Handles are user input: hashed, the key stays short whatever was sent.
+    digest = hashlib.sha256(handle.strip().lower().encode("utf-8", "replace")).hexdigest()[:32]
+    return f"{_PREFIX}login-failures:{digest}"
+
+
+class RateLimiter:
+    def __init__(self, redis: Redis | None, settings: GatewaySettings) -> None:
+        self.enabled = settings.rate_limits_enabled and redis is not None
+        self._redis = redis
+        self._rates = {
+            name: settings.rate(name) for name in ("ip", "read", "write", "media", "signup", "login", "login_failures")
+        }
+        self._check = redis.register_script(_CHECK) if redis is not None else None
+        self._fail = redis.register_script(_FAIL) if redis is not None else None
+
+    def checks_for(self, route: Route, *, ip: str, caller: Caller | None, handle: str | None) -> list[Check]:
+        rates = self._rates
+        checks = [Check(f"{_PREFIX}ip:{ip}", rates["ip"])]
+        rpc = route.method.full_name
+        if rpc == SIGN_UP_RPC:
+            checks.append(Check(f"{_PREFIX}signup:{ip}", rates["signup"]))
+        elif rpc in (SIGN_IN_RPC, REFRESH_RPC):
+            checks.append(Check(f"{_PREFIX}login:{ip}", rates["login"]))
+            if rpc == SIGN_IN_RPC and handle:
+                checks.append(Check(_handle_key(handle), rates["login_failures"], counts=False))
+        elif caller is not None:
+            if route.streaming is Streaming.UPLOAD:
+                kind = "media"
+            elif route.http_method == "GET":
+                kind = "read"
+            else:
+                kind = "write"
+            checks.append(Check(f"{_PREFIX}{kind}:{caller.user_id}", rates[kind]))
+        return [c for c in checks if c.rate.enabled]
+
+    async def check(self, route: Route, *, ip: str, caller: Caller | None, handle: str | None = None) -> None:
+        """Count the request; GatewayError(429) with Retry-After when over a budget."""
+        if not self.enabled or self._check is None:
+            return
+        checks = self.checks_for(route, ip=ip, caller=caller, handle=handle)
+        if not checks:
+            return
+        args: list[str | int] = []
+        for item in checks:
+            args += [item.rate.limit, item.rate.window * 1000, "1" if item.counts else "0"]
+        try:
+            wait_ms = int(await self._check(keys=[c.key for c in checks], args=args))
+        except RedisError as exc:
+            log.warning("rate limiter unavailable, letting the request through: %s", exc)
+            return
+        if wait_ms > 0:
+            retry_after = max(1, math.ceil(wait_ms / 1000))
+            raise GatewayError.simple(
+                grpc.StatusCode.RESOURCE_EXHAUSTED,
+                f"too many requests: try again in {retry_after} s",
+                reason="RATE_LIMITED",
+                headers={"Retry-After": str(retry_after)},
+            )
+
+    async def sign_in_failed(self, handle: str) -> None:
+        rate = self._rates["login_failures"]
+        if not self.enabled or self._fail is None or not rate.enabled or not handle:
+            return
+        try:
+            await self._fail(keys=[_handle_key(handle)], args=[rate.window * 1000])
+        except RedisError as exc:
+            log.warning("could not count a failed sign-in: %s", exc)
+
+    async def sign_in_succeeded(self, handle: str) -> None:
+        if not self.enabled or self._redis is None or not handle:
+            return
+        try:
+            await self._redis.delete(_handle_key(handle))
+        except RedisError as exc:
+            log.warning("could not clear failed sign-ins: %s", exc)

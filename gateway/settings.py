@@ -1,0 +1,111 @@
+"""Settings of the REST gateway (`KOO_` environment variables, see docs/gateway.md)."""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+
+from pydantic import field_validator
+
+from services.kit.settings import KitSettings
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+_RATE = re.compile(
+    r"^\s*(?P<limit>\d+)\s*/\s*(?P<count>\d*)\s*(?P<unit>s|sec|second|seconds|m|min|minute|minutes"
+    r"|h|hour|hours|d|day|days)\s*$"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Rate:
+    """A budget: at most `limit` requests per `window` seconds (limit 0: no limit)."""
+
+    limit: int
+    window: int
+
+    @property
+    def enabled(self) -> bool:
+        return self.limit > 0
+
+
+def parse_rate(text: str) -> Rate:
+    """`600/minute`, `10/15m`, `20/hour`, `5/30s`; `off` (or `0`) disables the budget."""
+    if text.strip().lower() in ("off", "0", "none", ""):
+        return Rate(0, 1)
+    found = _RATE.match(text.lower())
+    if found is None:
+        raise ValueError(f"{text!r} is not a rate such as 600/minute, 10/15m or off")
+    count = int(found["count"] or 1)
+    if count == 0:
+        raise ValueError(f"{text!r}: the window must be longer than zero")
+    return Rate(int(found["limit"]), count * _UNITS[found["unit"][0]])
+
+
+def _csv(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+class GatewaySettings(KitSettings):
+    # Where the gateway listens: KOO_PORT (set by `koo up` and Kubernetes) wins, then
+    # KOO_GATEWAY_PORT, then 8080.
+    gateway_port: int = 8080
+    # Channels opened to each service, used round-robin: SO_REUSEPORT spreads a service's
+    # processes per connection, so one channel would pin every call to one process.
+    channels_per_service: int = 4
+    # Deadline of streamed media transfers (KOO_CALL_TIMEOUT covers every other call).
+    transfer_timeout: float = 300.0
+    # Largest JSON request body, and largest raw or multipart upload (video: 100 MB).
+    max_body_bytes: int = 256 * 1024
+    max_upload_bytes: int = 100 * 1024 * 1024
+    # Largest answer accepted from a service (the gRPC receive limit).
+    max_response_bytes: int = 8 * 1024 * 1024
+    # Comma-separated web origins allowed by CORS, e.g. `https://koo.example`.
+    cors_origins: str = ""
+    # Comma-separated addresses or CIDRs of proxies whose X-Forwarded-For is believed.
+    trusted_proxies: str = ""
+    # Rate limits (Redis, fixed windows); each is `<limit>/<window>` or `off`.
+    rate_limits_enabled: bool = True
+    rate_ip: str = "3000/minute"  # every request, per client IP
+    rate_read: str = "1200/minute"  # GETs, per signed-in user
+    rate_write: str = "120/minute"  # other methods, per signed-in user
+    rate_media: str = "60/hour"  # uploads, per signed-in user
+    rate_signup: str = "20/hour"  # sign-ups, per client IP
+    rate_login: str = "60/minute"  # sign-ins and refreshes, per client IP
+    rate_login_failures: str = "10/15m"  # failed sign-ins, per handle (credential stuffing)
+    # Readiness: how long each health check may take, seconds.
+    ready_timeout: float = 1.0
+
+    @field_validator(
+        "rate_ip", "rate_read", "rate_write", "rate_media", "rate_signup", "rate_login", "rate_login_failures"
+    )
+    @classmethod
+    def _valid_rate(cls, value: str) -> str:
+        parse_rate(value)
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _valid_networks(cls, value: str) -> str:
+        for item in _csv(value):
+            ipaddress.ip_network(item, strict=False)
+        return value
+
+    def listen_port(self) -> int:
+        return self.port or self.gateway_port
+
+    def rate(self, name: str) -> Rate:
+        return parse_rate(str(getattr(self, f"rate_{name}")))
+
+    def cors_origin_list(self) -> list[str]:
+        return _csv(self.cors_origins)
+
+    def trusted_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [ipaddress.ip_network(item, strict=False) for item in _csv(self.trusted_proxies)]
+
+    def backend_address(self, backend: str) -> str:
+        """Where a service listens: the `<backend>_addr` setting (`KOO_USER_ADDR`, ...)."""
+        address = getattr(self, f"{backend}_addr", None)
+        if not isinstance(address, str) or not address:
+            raise ValueError(f"no address for the {backend!r} service: set KOO_{backend.upper()}_ADDR")
+        return address
