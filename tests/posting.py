@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -90,10 +91,20 @@ def _database_url(url: str, name: str) -> str:
     return f"{scheme}://{authority}/{name}" + (f"?{query}" if query else "")
 
 
+@dataclass
+class World:
+    """A second stack with its own backends."""
+
+    stack: Stack
+    redis: Redis
+    database_url: str
+    redis_url: str
+
+
 @asynccontextmanager
 async def isolated_stack(
     *, database_url: str, redis_url: str, data_dir: Path, redis_db: int, overrides: dict[str, dict[str, Any]]
-) -> AsyncIterator[tuple[Stack, Redis]]:
+) -> AsyncIterator[World]:
     """A second, fully separate stack: its own PostgreSQL database (so its outbox relays do
     not take the main stack's events) and its own Redis database (so it may be flushed)."""
     name = f"koo_test_{uuid.uuid4().hex[:10]}"
@@ -101,15 +112,14 @@ async def isolated_stack(
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = _database_url(database_url, name)
-    redis = create_redis(redis_db_url(redis_url, redis_db))
+    own_redis_url = redis_db_url(redis_url, redis_db)
+    redis = create_redis(own_redis_url)
     stack: Stack | None = None
     try:
         await asyncio.to_thread(upgrade_all, url)
         await redis.flushdb()
-        stack = await start_stack(
-            database_url=url, redis_url=redis_db_url(redis_url, redis_db), data_dir=data_dir, overrides=overrides
-        )
-        yield stack, redis
+        stack = await start_stack(database_url=url, redis_url=own_redis_url, data_dir=data_dir, overrides=overrides)
+        yield World(stack, redis, url, own_redis_url)
     finally:
         if stack is not None:
             await stack.close()

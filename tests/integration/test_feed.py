@@ -257,7 +257,7 @@ async def small_world(database_url: str, redis_url: str, data_dir: Path) -> Asyn
     async with isolated_stack(
         database_url=database_url, redis_url=redis_url, data_dir=data_dir, redis_db=9, overrides=overrides
     ) as world:
-        yield world
+        yield world.stack, world.redis
 
 
 async def test_celebrity_posts_are_merged_at_read_not_fanned_out(small_world: tuple[Stack, Redis]) -> None:
