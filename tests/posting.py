@@ -101,6 +101,19 @@ class World:
     redis_url: str
 
 
+async def unused_redis_db(redis_url: str, *, preferred: int) -> int:
+    """A logical Redis database holding no keys (other runs on the same server use some)."""
+    probe = create_redis(redis_url)
+    try:
+        keyspace = await probe.info("keyspace")
+        databases = int((await probe.config_get("databases")).get("databases") or 16)
+    finally:
+        await probe.aclose()
+    used = {int(name[2:]) for name in keyspace if str(name).startswith("db")}
+    candidates = [preferred, *range(databases - 1, 0, -1)]
+    return next((db for db in candidates if db not in used), preferred)
+
+
 @asynccontextmanager
 async def isolated_stack(
     *, database_url: str, redis_url: str, data_dir: Path, redis_db: int, overrides: dict[str, dict[str, Any]]
@@ -112,7 +125,7 @@ async def isolated_stack(
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')
     url = _database_url(database_url, name)
-    own_redis_url = redis_db_url(redis_url, redis_db)
+    own_redis_url = redis_db_url(redis_url, await unused_redis_db(redis_url, preferred=redis_db))
     redis = create_redis(own_redis_url)
     stack: Stack | None = None
     try:

@@ -32,7 +32,7 @@ def make_register(settings: FeedSettings) -> Register:
     async def register(server: grpc.aio.Server, res: Resources) -> list[str]:
         feed = build_feed(settings, res)
         if settings.feed_tune_redis:
-            await ensure_compact_timelines(feed.redis, entries=settings.feed_timeline_cap + 1)
+            await ensure_compact_timelines(feed.redis, entries=settings.feed_timeline_cap + 2)
         feed_service_pb2_grpc.add_FeedServiceServicer_to_server(FeedServicer(feed), server)
         return [SERVICE_NAME]
 

@@ -65,7 +65,11 @@ class Feed:
         self.peers = peers
         self.keys = keys
         self.timelines = Timelines(
-            redis, keys=keys, cap=settings.feed_timeline_cap, active_seconds=settings.active_window_seconds
+            redis,
+            keys=keys,
+            cap=settings.feed_timeline_cap,
+            active_seconds=settings.active_window_seconds,
+            per_key=settings.feed_redis_cluster,
         )
         self.trends = Trends(
             redis,

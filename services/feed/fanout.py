@@ -7,6 +7,7 @@ trend increments are applied once per event id (see trends.py).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -36,21 +37,50 @@ class Fanout:
             for e in events
             if e.event_type in ("post.created", "post.deleted") and not e.data.get("reply_to_id")
         ]
-        counts = await self.feed.peers.follower_counts(authors) if authors else {}
+
+        async def own_effects() -> None:
+            for event in events:
+                await self._own_effects(event)
+
+        # The follower counts (celebrity or not) are looked up while trends and the
+        # author's own timeline are written: fewer round trips on the fanout's critical path.
+        counts, _ = await asyncio.gather(self._follower_counts(authors), own_effects())
         for event in events:
+            if event.data.get("reply_to_id"):
+                continue  # home timelines show top-level posts and re-koos
             if event.event_type == "post.created":
                 await self.post_created(event, counts)
             elif event.event_type == "post.deleted":
                 await self.post_deleted(event, counts)
 
+    async def _follower_counts(self, authors: list[int]) -> dict[int, int]:
+        return await self.feed.peers.follower_counts(authors) if authors else {}
+
+    async def _own_effects(self, event: Event) -> None:
+        """Trends, and the author's own timeline."""
+        data = event.data
+        if event.event_type not in ("post.created", "post.deleted"):
+            return
+        created = event.event_type == "post.created"
+        post_id, author_id = _int(data, "post_id"), _int(data, "author_id")
+        await self.feed.trends.count(
+            post_id=post_id,
+            language=str(data.get("language") or ""),
+            hashtags=data.get("hashtags") or [],
+            delta=1 if created else -1,
+        )
+        if data.get("reply_to_id"):
+            return
+        if created:
+            await self.feed.timelines.push([author_id], post_id)
+        else:
+            await self.feed.timelines.drop(author_id, [post_id])
+
     async def post_created(self, event: Event, counts: dict[int, int]) -> None:
+        """Fan a top-level post or re-koo out to the author's active followers."""
         data = event.data
         post_id, author_id = _int(data, "post_id"), _int(data, "author_id")
         language = str(data.get("language") or "")
-        await self.feed.trends.count(post_id=post_id, language=language, hashtags=data.get("hashtags") or [], delta=1)
-        if data.get("reply_to_id"):
-            return  # home timelines show top-level posts and re-koos
-        await self.feed.timelines.push([author_id], post_id)
         if self.feed.is_celebrity(counts.get(author_id, 0)):
             await self.feed.forget_celebrity(author_id)  # readers merge it from the source
             return
@@ -60,17 +90,9 @@ class Fanout:
                 await self.feed.timelines.push(targets[start : start + self.batch], post_id)
 
     async def post_deleted(self, event: Event, counts: dict[int, int]) -> None:
+        """Take a deleted post out of every timeline it was fanned into."""
         data = event.data
         post_id, author_id = _int(data, "post_id"), _int(data, "author_id")
-        await self.feed.trends.count(
-            post_id=post_id,
-            language=str(data.get("language") or ""),
-            hashtags=data.get("hashtags") or [],
-            delta=-1,
-        )
-        if data.get("reply_to_id"):
-            return
-        await self.feed.timelines.drop(author_id, [post_id])
         await self.feed.forget_celebrity(author_id)
         if self.feed.is_celebrity(counts.get(author_id, 0)):
             return  # never fanned out; reads drop what BatchGetPosts no longer returns

@@ -3,7 +3,7 @@
 A sorted set stays a listpack (about 20 bytes per integer entry here) only up to
 `zset-max-listpack-entries` members (128 by default); above it Redis converts it to a
 skiplist plus hash table (about 120 bytes per entry). A timeline holds up to 800 posts
-and a sentinel, so the limit must be at least 801. Where CONFIG SET is allowed (local
+and a sentinel, and fanout adds one before trimming, so the limit must be at least 802. Where CONFIG SET is allowed (local
 Redis, tests) the feed raises it at start-up; managed Redis (ElastiCache) sets it in the
 parameter group, and there CONFIG answers an error we only log.
 """

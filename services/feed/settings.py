@@ -30,6 +30,9 @@ class FeedSettings(KitSettings):
     # Raise Redis's zset-max-listpack-entries to fit a whole timeline when Redis allows
     # CONFIG SET (local, tests); managed Redis gets it from its parameter group.
     feed_tune_redis: bool = True
+    # Redis Cluster: write each timeline with its own call (multi-key scripts need one
+    # node); a single-node or replicated Redis (the default) fans out 1,000 per call.
+    feed_redis_cluster: bool = False
     # Post-event consumers per worker process (same group: they share the stream).
     feed_post_consumers: int = Field(default=2, ge=1)
     # Idle time after which a message held by a dead consumer is reclaimed.

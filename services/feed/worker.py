@@ -28,7 +28,7 @@ def make_register(settings: FeedSettings) -> Register:
     async def register(server: grpc.aio.Server, res: Resources) -> list[str]:
         feed = build_feed(settings, res)
         if settings.feed_tune_redis:
-            await ensure_compact_timelines(feed.redis, entries=settings.feed_timeline_cap + 1)
+            await ensure_compact_timelines(feed.redis, entries=settings.feed_timeline_cap + 2)
         fanout = Fanout(feed, batch=settings.feed_fanout_batch, follower_page=settings.feed_follower_page)
         base = consumer_name()
         for i in range(settings.feed_post_consumers):

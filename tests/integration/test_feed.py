@@ -167,9 +167,10 @@ async def test_inactive_follower_gets_no_fanout_and_is_rebuilt_on_return(stack: 
     assert await redis.zscore(KEYS.home(away.id), str(post.id)) is not None
 
 
-async def test_timelines_are_capped_and_keep_their_sentinel(redis: Redis) -> None:
+@pytest.mark.parametrize("per_key", [False, True])
+async def test_timelines_are_capped_and_keep_their_sentinel(redis: Redis, per_key: bool) -> None:
     keys = FeedKeys(f"t{uuid.uuid4().hex[:8]}")
-    timelines = Timelines(redis, keys=keys, cap=5, active_seconds=60)
+    timelines = Timelines(redis, keys=keys, cap=5, active_seconds=60, per_key=per_key)
     await timelines.start_empty(1)
     base = 400_000_000_000_000_000
     for i in range(12):
@@ -178,6 +179,8 @@ async def test_timelines_are_capped_and_keep_their_sentinel(redis: Redis) -> Non
     assert await timelines.below(1, None, 10) == [base + i for i in range(11, 6, -1)]
     assert await timelines.state(1) == 1.0
     assert not await redis.exists(keys.home(2))  # inactive: nothing written
+    await timelines.remove([1, 2], [base + 11, base + 10])
+    assert await timelines.below(1, None, 10) == [base + i for i in range(9, 6, -1)]
     await redis.delete(keys.home(1))
 
 
