@@ -65,7 +65,8 @@ class FeedServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListUserPosts(self, request, context):
-        """One author's posts, newest first. `me` stands for the caller.
+        """One author's posts and re-koos, newest first (replies are left out). `me` (or 0)
+        stands for the caller.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -38,7 +38,9 @@ class FeedServiceStub:
     everyone they follow, in the languages asked for (all when none).
     """
     ListUserPosts: _grpc.UnaryUnaryMultiCallable[_feed_service_pb2.ListUserPostsRequest, _feed_service_pb2.ListUserPostsResponse]
-    """One author's posts, newest first. `me` stands for the caller."""
+    """One author's posts and re-koos, newest first (replies are left out). `me` (or 0)
+    stands for the caller.
+    """
     ListTrendingHashtags: _grpc.UnaryUnaryMultiCallable[_feed_service_pb2.ListTrendingHashtagsRequest, _feed_service_pb2.ListTrendingHashtagsResponse]
     """The most used hashtags of the recent window, in one language or all."""
 
@@ -52,7 +54,9 @@ class FeedServiceAsyncStub(FeedServiceStub):
     everyone they follow, in the languages asked for (all when none).
     """
     ListUserPosts: _aio.UnaryUnaryMultiCallable[_feed_service_pb2.ListUserPostsRequest, _feed_service_pb2.ListUserPostsResponse]  # type: ignore[assignment]
-    """One author's posts, newest first. `me` stands for the caller."""
+    """One author's posts and re-koos, newest first (replies are left out). `me` (or 0)
+    stands for the caller.
+    """
     ListTrendingHashtags: _aio.UnaryUnaryMultiCallable[_feed_service_pb2.ListTrendingHashtagsRequest, _feed_service_pb2.ListTrendingHashtagsResponse]  # type: ignore[assignment]
     """The most used hashtags of the recent window, in one language or all."""
 
@@ -75,7 +79,9 @@ class FeedServiceServicer(metaclass=_abc_1.ABCMeta):
         request: _feed_service_pb2.ListUserPostsRequest,
         context: _ServicerContext,
     ) -> _typing.Union[_feed_service_pb2.ListUserPostsResponse, _abc.Awaitable[_feed_service_pb2.ListUserPostsResponse]]:
-        """One author's posts, newest first. `me` stands for the caller."""
+        """One author's posts and re-koos, newest first (replies are left out). `me` (or 0)
+        stands for the caller.
+        """
 
     @_abc_1.abstractmethod
     def ListTrendingHashtags(

@@ -91,6 +91,8 @@ class PostServiceServicer:
         clusters, after NFC); it may be empty only with media or as a plain re-koo.
         `language` is optional: without it Koo detects it. `reply_to_id` makes a reply;
         `repost_of_id` a re-koo. A retry with the same `request_id` returns the first post.
+        A plain re-koo (no text, no media) is one per user per post: re-kooing the same post
+        again returns the existing re-koo; a re-koo of a re-koo re-koos the original.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

@@ -38,6 +38,8 @@ class PostServiceStub:
     clusters, after NFC); it may be empty only with media or as a plain re-koo.
     `language` is optional: without it Koo detects it. `reply_to_id` makes a reply;
     `repost_of_id` a re-koo. A retry with the same `request_id` returns the first post.
+    A plain re-koo (no text, no media) is one per user per post: re-kooing the same post
+    again returns the existing re-koo; a re-koo of a re-koo re-koos the original.
     """
     GetPost: _grpc.UnaryUnaryMultiCallable[_post_service_pb2.GetPostRequest, _post_service_pb2.GetPostResponse]
     """Returns one post; NOT_FOUND once deleted."""
@@ -66,6 +68,8 @@ class PostServiceAsyncStub(PostServiceStub):
     clusters, after NFC); it may be empty only with media or as a plain re-koo.
     `language` is optional: without it Koo detects it. `reply_to_id` makes a reply;
     `repost_of_id` a re-koo. A retry with the same `request_id` returns the first post.
+    A plain re-koo (no text, no media) is one per user per post: re-kooing the same post
+    again returns the existing re-koo; a re-koo of a re-koo re-koos the original.
     """
     GetPost: _aio.UnaryUnaryMultiCallable[_post_service_pb2.GetPostRequest, _post_service_pb2.GetPostResponse]  # type: ignore[assignment]
     """Returns one post; NOT_FOUND once deleted."""
@@ -97,6 +101,8 @@ class PostServiceServicer(metaclass=_abc_1.ABCMeta):
         clusters, after NFC); it may be empty only with media or as a plain re-koo.
         `language` is optional: without it Koo detects it. `reply_to_id` makes a reply;
         `repost_of_id` a re-koo. A retry with the same `request_id` returns the first post.
+        A plain re-koo (no text, no media) is one per user per post: re-kooing the same post
+        again returns the existing re-koo; a re-koo of a re-koo re-koos the original.
         """
 
     @_abc_1.abstractmethod
