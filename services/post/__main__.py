@@ -6,7 +6,7 @@ import asyncio
 
 import grpc
 
-from koo.post.v1 import post_service_pb2, post_service_pb2_grpc
+from koo.post.v1 import post_service_pb2
 from services.kit.events import run_relay
 from services.kit.server import Register, Resources, run_service
 from services.kit.settings import load_settings
@@ -15,6 +15,7 @@ from services.post.domain import PostDomain
 from services.post.peers import Peers
 from services.post.servicer import PostServicer
 from services.post.settings import PostSettings
+from services.post.wire import add_strict_servicer
 
 SERVICE_NAME = post_service_pb2.DESCRIPTOR.services_by_name["PostService"].full_name
 
@@ -25,7 +26,7 @@ def make_register(settings: PostSettings) -> Register:
     async def register(server: grpc.aio.Server, res: Resources) -> list[str]:
         assert res.engine is not None, "the post service needs PostgreSQL"
         domain = PostDomain(res.engine, ids=res.ids, peers=Peers(res.channels))
-        post_service_pb2_grpc.add_PostServiceServicer_to_server(PostServicer(domain), server)
+        add_strict_servicer(server, PostServicer(domain), post_service_pb2.DESCRIPTOR.services_by_name["PostService"])
         if settings.relay_outbox and res.redis is not None:
             # Posts are written to PostgreSQL only; while Redis is away the relay keeps
             # the events in the outbox and publishes them when it returns.

@@ -98,6 +98,19 @@ async def test_bad_input_is_rejected_naming_the_field(stack: Stack, fields: dict
     assert bad_field in field_violations(err)
 
 
+@pytest.mark.parametrize(
+    ("body", "field"), [(b"\x0a\x03\xff\xfeA", "text"), (b"\x0a\x02ok\x12\x02\xc3\x28", "language")]
+)
+async def test_invalid_utf8_on_the_wire_names_the_field(stack: Stack, body: bytes, field: str) -> None:
+    author = await account(stack)
+    raw = stack.channel("post").unary_unary(
+        "/koo.post.v1.PostService/CreatePost", request_serializer=lambda b: b, response_deserializer=lambda b: b
+    )
+    err = await rpc_error(raw(body, metadata=author.auth))
+    assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert field in field_violations(err)
+
+
 async def test_create_needs_sign_in(stack: Stack) -> None:
     err = await rpc_error(posts(stack).CreatePost(pb.CreatePostRequest(text="hi")))
     assert err.code() == grpc.StatusCode.UNAUTHENTICATED
