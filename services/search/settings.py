@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 
 from services.kit.settings import KitSettings
 
@@ -20,6 +20,9 @@ class SearchSettings(KitSettings):
     # Consumer group of the indexer; a second backend being filled side by side (a
     # migration to Elasticsearch, a test) reads the same events under its own group.
     search_indexer_group: str = "search-indexer"
+    # PostgreSQL backend: a post search ranks the newest this-many matches (bounds the
+    # cost of very common words; Elasticsearch ranks all matches with top-k pruning).
+    search_rank_window: int = Field(default=2000, ge=100)
     # Events the indexer applies per batch (one bulk write per batch).
     search_indexer_batch: int = 200
 

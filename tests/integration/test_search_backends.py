@@ -417,3 +417,21 @@ async def test_user_pages(backend: SearchBackend) -> None:
         if not token:
             break
     assert sorted(seen) == sorted(everyone)
+
+
+async def test_postgres_ranks_only_the_newest_matches_of_a_common_word(database_url: str) -> None:
+    from services.search.backends.postgres import PostgresSearch
+
+    engine = create_engine(database_url, pool_size=1)
+    try:
+        narrow = PostgresSearch(engine, rank_window=3)
+        author = new_id()
+        word = nonce()
+        base = new_id() >> 2
+        strongest_but_oldest = await add(narrow, author, f"{word} {word} {word} {word}", post_id=base)
+        newest = [await add(narrow, author, f"{word} भारत", post_id=base + i) for i in range(1, 6)]
+        got = await ids(narrow, word, author=author)
+        assert strongest_but_oldest not in got
+        assert got == newest[::-1][:3]
+    finally:
+        await engine.dispose()

@@ -27,4 +27,4 @@ async def open_backend(settings: SearchSettings, engine: AsyncEngine | None) -> 
 
     if engine is None:
         raise RuntimeError("the postgres search backend needs KOO_DATABASE_URL")
-    return PostgresSearch(engine)
+    return PostgresSearch(engine, rank_window=settings.search_rank_window)

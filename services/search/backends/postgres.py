@@ -10,8 +10,10 @@ Queries are built from words we tokenized ourselves: each word is
 only letters, marks and digits), the words joined with AND, like plainto_tsquery.
 Nothing the user typed is ever parsed as query syntax or SQL.
 
-Ranking: `ts_rank` (normalized by document length), newer post (higher Snowflake id)
-first among equals; pages continue from the last (rank, id) (keyset, no OFFSET).
+Ranking: `ts_rank` (normalized by document length) over the newest `rank_window`
+matches (KOO_SEARCH_RANK_WINDOW, default 2,000: bounds the cost of common words), newer
+post (higher Snowflake id) first among equals; pages continue from the last (rank, id)
+(keyset, no OFFSET).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from services.search.analysis import QueryWord, document_keys, hashtag_key, hash
 from services.search.store import Cursor, HashtagHit, HashtagQuery, Hit, PostDoc, PostQuery, UserDoc, UserQuery
 
 SCHEMA = "koo_search"
+# How many of the newest matches a post search ranks (see search_posts).
+DEFAULT_RANK_WINDOW = 2000
 # ts_rank normalization 1: divide by 1 + log(document length), so a short post that is
 # about the word beats a long one that mentions it.
 _RANK_NORMALIZATION = 1
@@ -82,8 +86,9 @@ def _keyset(after: Cursor | None, *, score: str, id_col: str, params: dict[str, 
 class PostgresSearch:
     """SearchBackend over the service's own PostgreSQL schema."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, rank_window: int = DEFAULT_RANK_WINDOW) -> None:
         self.engine = engine
+        self.rank_window = rank_window
 
     async def close(self) -> None:
         """The engine belongs to the process resources, which close it."""
@@ -225,13 +230,23 @@ class PostgresSearch:
         if query.exclude_author_ids:
             filters += " AND NOT (p.author_id = ANY(:excluded))"
             params["excluded"] = sorted(query.exclude_author_ids)
-        score = "ts_rank(p.document, q.q, :norm)"
-        filters += _keyset(query.after, score=score, id_col="p.post_id", params=params)
+        # Relevance is ranked over the newest `rank_window` matches, not all of them:
+        # ts_rank reads every candidate's document, so a word in 10% of a million posts
+        # would cost 100k rank computations per page. A common word's newest matches are
+        # found walking the primary key backwards; a rare word's through the GIN index
+        # (the planner picks, the tsquery being a plan-time constant). A search thus
+        # reaches at most `rank_window` posts, always the most recent ones.
+        params["window"] = self.rank_window
+        score = f"ts_rank(c.document, {tsq}, :norm)"
+        keyset = _keyset(query.after, score=score, id_col="c.post_id", params=params)
         async with self.engine.connect() as db:
             rows = await db.execute(
                 text(
-                    f"SELECT p.post_id AS id, {score} AS score FROM {SCHEMA}.posts p, (SELECT {tsq} AS q) q "
-                    f"WHERE NOT p.deleted AND p.document @@ q.q{filters} ORDER BY score DESC, p.post_id DESC LIMIT :n"
+                    f"SELECT c.post_id AS id, {score} AS score FROM ("
+                    f"SELECT p.post_id, p.document FROM {SCHEMA}.posts p "
+                    f"WHERE NOT p.deleted AND p.document @@ ({tsq}){filters} "
+                    "ORDER BY p.post_id DESC LIMIT :window) c "
+                    f"WHERE true{keyset} ORDER BY score DESC, c.post_id DESC LIMIT :n"
                 ),
                 params,
             )
