@@ -132,7 +132,9 @@ def _named_processes(data_dir: Path) -> dict[int, str]:
 @click.option(
     "--warmup", type=float, default=5, show_default=True, help="Seconds at the start of each run not counted."
 )
-@click.option("--url", default=None, help="Gateway URL [http://127.0.0.1:$KOO_GATEWAY_PORT or 8080].")
+@click.option(
+    "--url", default=None, help="Gateway URL [the running koo up's, else 127.0.0.1:$KOO_GATEWAY_PORT or 8080]."
+)
 @click.option("--graph", default=None, help="Which seeded graph's users to act as (default: the last seeded).")
 @click.option("--max-users", type=int, default=2000, show_default=True, help="Users sampled from the seeded graph.")
 @click.option("--connections", type=int, default=0, help="Connections (one wrk thread each); 0 = by rate.")
@@ -175,7 +177,8 @@ def bench(
     except FileNotFoundError as exc:
         raise click.ClickException(str(exc)) from None
     data_dir = data_dir.expanduser().resolve()
-    url = (url or f"http://127.0.0.1:{os.environ.get('KOO_GATEWAY_PORT', '8080')}").rstrip("/")
+    runtime = find_runtime(data_dir, need_backends=False)
+    url = (url or runtime.gateway_url()).rstrip("/")
     rate_list = [float(r) for r in rates.split(",") if r.strip()]
     if not rate_list or min(rate_list) <= 0:
         raise click.UsageError("--rates needs positive numbers")
@@ -187,7 +190,6 @@ def bench(
     out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     named = _named_processes(data_dir)
-    runtime = find_runtime(data_dir, need_backends=False)
     total_runs = len(rate_list) * (len(workloads) + (1 if baseline else 0))
     ttl = int(total_runs * (duration + 10) + 3600)
 

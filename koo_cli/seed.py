@@ -35,7 +35,13 @@ from services.kit.settings import default_data_dir
     show_default=True,
     help="powerlaw: accounts whose home timelines are built in Redis (the benchmark acts as them).",
 )
-@click.option("--search/--no-search", default=True, show_default=True, help="powerlaw: index posts for search.")
+@click.option(
+    "--search-posts",
+    type=int,
+    default=1_000_000,
+    show_default=True,
+    help="powerlaw: index the newest N posts (and every profile) for search; 0 skips search.",
+)
 @click.option("--concurrency", type=int, default=16, show_default=True, help="reed98: API calls in flight.")
 @click.option("--seed", type=int, default=42, show_default=True, help="Random seed (same seed, same data).")
 @click.option(
@@ -53,7 +59,7 @@ def seed(
     posts_per_user: float,
     following: float,
     active_users: int,
-    search: bool,
+    search_posts: int,
     concurrency: int,
     seed: int,
     data_dir: Path,
@@ -101,7 +107,7 @@ def seed(
         )
         bulk = BulkSeeder(runtime, plan_pl, log=click.echo, progress_bar=progress)
         try:
-            report = bulk.run(search=search)
+            report = bulk.run(search_limit=search_posts)
         finally:
             bulk.close()
     report["total_seconds"] = round(time.monotonic() - started, 1)

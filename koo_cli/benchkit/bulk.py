@@ -154,7 +154,7 @@ class BulkSeeder:
 
     # Stages -----------------------------------------------------------------------------
 
-    def run(self, *, search: bool) -> dict[str, Any]:
+    def run(self, *, search_limit: int) -> dict[str, Any]:
         timings: dict[str, float] = {}
         for name, stage in (
             ("users", self.load_users),
@@ -166,9 +166,9 @@ class BulkSeeder:
             started = time.monotonic()
             stage()
             timings[name] = round(time.monotonic() - started, 1)
-        if search:
+        if search_limit > 0:
             started = time.monotonic()
-            self.index_search()
+            self.index_search(search_limit)
             timings["search"] = round(time.monotonic() - started, 1)
         self.write_user_file()
         return {"run_key": self.key, "seconds": timings, "graph": self.load_graph().summary()}
@@ -368,24 +368,31 @@ class BulkSeeder:
             progress.set_stage(self.conn, self.key, "timelines", self.plan.posts)
 
     async def _write_timelines(self) -> None:
+        """The layout the feed service's rebuild writes (services/feed/timeline.py), many users per pipeline."""
         from services.feed.keys import FeedKeys
+        from services.feed.settings import FeedSettings
+        from services.feed.timeline import READY, SENTINEL
         from services.kit.redis_client import create_redis
 
+        feed = FeedSettings()
         keys = FeedKeys()
         redis = create_redis(self.rt.redis_url)
         ids = self.user_ids
         entries = 0
+        active = self.active()
         try:
             pipe = redis.pipeline(transaction=False)
             pending = 0
-            active = self.active()
             for u, post_ids in tqdm(
                 self.timeline_entries(), total=len(active), desc="timelines", unit="user", disable=not self.bar
             ):
                 key = keys.home(int(ids[u]))
+                members: dict[str, float] = {str(p): float(p) for p in post_ids.tolist()}
+                members[SENTINEL] = READY
                 pipe.delete(key)
-                if post_ids.size:
-                    pipe.zadd(key, {str(p): float(p) for p in post_ids.tolist()})
+                pipe.zadd(key, members)
+                pipe.zremrangebyrank(key, 1, -(feed.feed_timeline_cap + 1))
+                pipe.expire(key, feed.active_window_seconds)
                 entries += int(post_ids.size)
                 pending += 1
                 if pending >= 500:
@@ -395,17 +402,19 @@ class BulkSeeder:
                 await pipe.execute()
         finally:
             await redis.aclose()
-        self.log(f"timelines: {len(self.active())} active users, {entries} entries")
+        self.log(f"timelines: {len(active)} active users, {entries} entries")
 
     # Search --------------------------------------------------------------------------
 
-    def index_search(self) -> None:
+    def index_search(self, limit: int) -> None:
+        """Profiles, and the newest `limit` posts (the search backend's bulk path, not events)."""
+        target = min(limit, self.plan.posts)
         done, _ = progress.get_stage(self.conn, self.key, "search")
-        if done >= self.plan.posts:
+        if done >= target:
             return
-        asyncio.run(self._index_search(done))
+        asyncio.run(self._index_search(done, target))
 
-    async def _index_search(self, done: int) -> None:
+    async def _index_search(self, done: int, target: int) -> None:
         from services.kit.db import create_engine
         from services.search.backends import open_backend
         from services.search.settings import SearchSettings
@@ -434,16 +443,16 @@ class BulkSeeder:
                     await backend.index_users(batch)
                 with self.conn.transaction():
                     progress.set_stage(self.conn, self.key, "search-users", self.plan.users)
-            with tqdm(total=self.plan.posts, initial=done, desc="search posts", disable=not self.bar) as bar:
-                cursor = 0
+            with tqdm(total=target, initial=done, desc="search posts", disable=not self.bar) as bar:
+                cursor = 2**63 - 1
                 if done:
                     _, meta = progress.get_stage(self.conn, self.key, "search")
-                    cursor = int(meta.get("after_id", 0))
-                while True:
+                    cursor = int(meta.get("before_id", cursor))
+                while done < target:
                     rows = self.conn.execute(
                         "SELECT id, author_id, text, language, hashtags, created_at FROM koo_post.posts "
-                        "WHERE id > %s AND author_id BETWEEN %s AND %s ORDER BY id LIMIT 2000",
-                        (cursor, int(ids[0]), int(ids[-1])),
+                        "WHERE id < %s AND author_id BETWEEN %s AND %s ORDER BY id DESC LIMIT %s",
+                        (cursor, int(ids[0]), int(ids[-1]), min(2000, target - done)),
                     ).fetchall()
                     if not rows:
                         break
@@ -462,10 +471,10 @@ class BulkSeeder:
                     cursor = int(rows[-1][0])
                     done += len(rows)
                     with self.conn.transaction():
-                        progress.set_stage(self.conn, self.key, "search", done, {"after_id": cursor})
+                        progress.set_stage(self.conn, self.key, "search", done, {"before_id": cursor})
                     bar.update(len(rows))
             with self.conn.transaction():
-                progress.set_stage(self.conn, self.key, "search", self.plan.posts)
+                progress.set_stage(self.conn, self.key, "search", target)
         finally:
             await backend.close()
             await engine.dispose()

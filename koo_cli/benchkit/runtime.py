@@ -34,6 +34,12 @@ class Runtime:
                 return "postgresql://" + url[len(prefix) :]
         return url
 
+    def gateway_url(self) -> str:
+        """The gateway `koo up` runs, else KOO_GATEWAY_PORT (default 8080) on this machine."""
+        if "gateway" in self.processes:
+            return f"http://127.0.0.1:{self.processes['gateway']['port']}"
+        return f"http://127.0.0.1:{os.environ.get('KOO_GATEWAY_PORT', '8080')}"
+
 
 def read_runtime_file(data_dir: Path) -> dict[str, Any]:
     path = data_dir / RUNTIME_FILE
@@ -69,11 +75,18 @@ def find_runtime(data_dir: Path, *, need_backends: bool = True) -> Runtime:
             "or set KOO_DATABASE_URL and KOO_REDIS_URL"
         )
     os.environ.setdefault("KOO_DATA_DIR", str(data_dir))
-    settings = KitSettings(data_dir=data_dir, database_url=database_url, redis_url=redis_url)
+    processes: dict[str, dict[str, Any]] = dict(info.get("processes", {}))
+    # Peers' addresses: KOO_<SVC>_ADDR when set, else where this `koo up` runs them.
+    addrs = {
+        f"{name}_addr": f"127.0.0.1:{processes[name]['port']}"
+        for name in ("user", "post", "feed", "search", "media")
+        if name in processes and not os.environ.get(f"KOO_{name.upper()}_ADDR")
+    }
+    settings = KitSettings(data_dir=data_dir, database_url=database_url, redis_url=redis_url, **addrs)  # type: ignore[arg-type]
     return Runtime(
         data_dir=data_dir,
         database_url=database_url,
         redis_url=redis_url,
         settings=settings,
-        processes=dict(info.get("processes", {})),
+        processes=processes,
     )
