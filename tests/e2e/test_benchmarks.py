@@ -32,11 +32,12 @@ def test_seed_powerlaw_then_bench_mixed(platform: Platform, tmp_path: Path) -> N
     _wait_for_runtime(platform.data_dir)
     runner = CliRunner()
     env = {"KOO_DATABASE_URL": "", "KOO_REDIS_URL": ""}  # found through runtime.json, as a user would
+    where = ["--data-dir", str(platform.data_dir)]
+    seed_args = ["seed", "--graph", "powerlaw", "--users", "200", "--posts-per-user", "3", "--no-progress", *where]
 
     seeded = runner.invoke(
         cli,
-        ["seed", "--graph", "powerlaw", "--users", "200", "--posts-per-user", "3", "--no-progress"]
-        + ["--data-dir", str(platform.data_dir)],
+        seed_args,
         env=env,
         catch_exceptions=False,
     )
@@ -46,18 +47,17 @@ def test_seed_powerlaw_then_bench_mixed(platform: Platform, tmp_path: Path) -> N
     # Resuming a finished seed does nothing and succeeds.
     again = runner.invoke(
         cli,
-        ["seed", "--graph", "powerlaw", "--users", "200", "--posts-per-user", "3", "--no-progress"]
-        + ["--data-dir", str(platform.data_dir)],
+        seed_args,
         env=env,
         catch_exceptions=False,
     )
     assert again.exit_code == 0, again.output
 
     out = tmp_path / "bench"
+    bench_args = ["bench", "--workload", "mixed", "--rates", "20", "--duration", "4", "--warmup", "1", *where]
     bench = runner.invoke(
         cli,
-        ["bench", "--workload", "mixed", "--rates", "20", "--duration", "4", "--warmup", "1"]
-        + ["--data-dir", str(platform.data_dir), "--out", str(out), "--url", platform.base_url],
+        [*bench_args, "--out", str(out), "--url", platform.base_url],
         env=env,
         catch_exceptions=False,
     )
