@@ -190,6 +190,7 @@ def bench(
     out.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     named = _named_processes(data_dir)
+    scan_koo = not named  # no koo up of ours: count every `koo serve` process
     total_runs = len(rate_list) * (len(workloads) + (1 if baseline else 0))
     ttl = int(total_runs * (duration + 10) + 3600)
 
@@ -216,7 +217,7 @@ def bench(
                     connections=connections,
                 )
                 try:
-                    result = run_wrk(spec, named)
+                    result = run_wrk(spec, named, scan_koo=scan_koo)
                 except RuntimeError as exc:
                     raise click.ClickException(str(exc)) from None
                 runs.append(result)

@@ -32,7 +32,15 @@ from koo_cli.benchkit.texts import display_name, post_text, user_languages
 from koo_cli.benchkit.tokens import SEED_PASSWORD, mint, signer_for
 
 Log = Callable[[str], None]
-RETRYABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED}
+# Every call the seeder makes is idempotent (follow is an upsert, posts carry a request id,
+# a repeated sign-up finds the account), so transient server errors are retried too.
+RETRYABLE = {
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+    grpc.StatusCode.RESOURCE_EXHAUSTED,
+    grpc.StatusCode.UNKNOWN,
+    grpc.StatusCode.INTERNAL,
+}
 
 
 @dataclass(frozen=True)
@@ -52,14 +60,14 @@ class ApiPlan:
         return f"{self.handle_prefix}_{idx}"
 
 
-async def _call(fn: Callable[[], Awaitable[Any]], *, attempts: int = 5) -> Any:
+async def _call(fn: Callable[[], Awaitable[Any]], *, attempts: int = 8) -> Any:
     for attempt in range(attempts):
         try:
             return await fn()
         except grpc.aio.AioRpcError as exc:
             if exc.code() not in RETRYABLE or attempt == attempts - 1:
                 raise
-            await asyncio.sleep(0.2 * 2**attempt)
+            await asyncio.sleep(min(10.0, 0.2 * 2**attempt))
     raise AssertionError("unreachable")
 
 

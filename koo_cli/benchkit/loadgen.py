@@ -117,7 +117,7 @@ def analyse(raw: dict[str, Any], spec: RunSpec) -> dict[str, Any]:
     }
 
 
-def run_wrk(spec: RunSpec, named: dict[int, str]) -> dict[str, Any]:
+def run_wrk(spec: RunSpec, named: dict[int, str], *, scan_koo: bool) -> dict[str, Any]:
     """One run at one rate: wrk's figures, plus CPU seconds per process over the run."""
     conns = spec.connections or connections_for(spec.rate)
     spec = RunSpec(**{**spec.__dict__, "connections": conns})
@@ -143,7 +143,7 @@ def run_wrk(spec: RunSpec, named: dict[int, str]) -> dict[str, Any]:
         spec.kind,
         str(conns),
     ]
-    before = procs.snapshot(named)
+    before = procs.snapshot(named, scan_koo=scan_koo)
     started = time.monotonic()
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None and proc.stderr is not None
@@ -152,7 +152,7 @@ def run_wrk(spec: RunSpec, named: dict[int, str]) -> dict[str, Any]:
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.monotonic() - started
-    after = procs.snapshot(named)
+    after = procs.snapshot(named, scan_koo=scan_koo)
     wrk_cpu = usage.ru_utime + usage.ru_stime
     line = next((x for x in out.splitlines() if x.startswith("KOO_RESULT ")), None)
     if proc.returncode != 0 or line is None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import psutil
 
 
-def _label(proc: psutil.Process, named: dict[int, str]) -> str | None:
+def _label(proc: psutil.Process, named: dict[int, str], *, scan_koo: bool) -> str | None:
     if proc.pid in named:
         return named[proc.pid]
     try:
@@ -22,6 +22,8 @@ def _label(proc: psutil.Process, named: dict[int, str]) -> str | None:
     if name.startswith("redis-server"):
         return "redis"
     joined = " ".join(cmdline)
+    if not scan_koo:
+        return None
     if "koo_cli.main serve" in joined or " koo serve " in f" {joined} ":
         return str(cmdline[-1])
     return None
@@ -33,11 +35,12 @@ class CpuSnapshot:
     machine_busy: float = 0.0
 
 
-def snapshot(named: dict[int, str]) -> CpuSnapshot:
-    """CPU time so far of every koo process, PostgreSQL and Redis process, and `named` ones."""
+def snapshot(named: dict[int, str], *, scan_koo: bool) -> CpuSnapshot:
+    """CPU time so far of the `named` processes, every PostgreSQL and Redis process, and (with
+    `scan_koo`, when no `koo up` says which are its own) every `koo serve` process on the machine."""
     snap = CpuSnapshot()
     for proc in psutil.process_iter():
-        label = _label(proc, named)
+        label = _label(proc, named, scan_koo=scan_koo)
         if label is None:
             continue
         with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
