@@ -153,6 +153,14 @@ def run_step(
     }
 
 
+async def flush_db(redis_url: str) -> None:
+    redis = create_redis(redis_url)
+    try:
+        await redis.flushdb()
+    finally:
+        await redis.aclose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=100_000)
@@ -177,8 +185,7 @@ def main() -> None:
     scheme, _, rest = head.partition("://")
     database_url = f"{scheme}://{rest.split('/', 1)[0]}/{name}" + (f"?{query}" if query else "")
     redis_url = redis_db(args.redis_url, args.redis_db)
-    flush = create_redis(redis_url)
-    asyncio.run(flush.flushdb())
+    asyncio.run(flush_db(redis_url))
     steps: list[dict[str, Any]] = []
     extra: dict[str, str] = {}
     try:
@@ -213,7 +220,7 @@ def main() -> None:
     finally:
         with psycopg.connect(args.database_url, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        asyncio.run(flush.flushdb())
+        asyncio.run(flush_db(redis_url))
     if args.fanout:
         extra["fanout_bench"] = subprocess.run(
             [sys.executable, "-m", "tests.load.fanout_bench"],
