@@ -15,6 +15,9 @@ class Process:
     module: str  # a module with a main() function
     kind: str  # "grpc" (health-checked service), "http" (gateway) or "worker"
     health_name: str = ""
+    # Started by `koo up`? The standalone relay is for production scaling only: on one
+    # machine each service already relays its own outbox.
+    in_up: bool = True
 
     @property
     def port_env(self) -> str:
@@ -45,7 +48,7 @@ PROCESSES: tuple[Process, ...] = (
     Process("feed-worker", "services.feed.worker", "worker"),
     Process("search-indexer", "services.search.indexer", "worker"),
     Process("media-worker", "services.media.worker", "worker"),
-    Process("outbox-relay", "services.kit.relay_main", "worker"),
+    Process("outbox-relay", "services.kit.relay_main", "worker", in_up=False),
     Process("gateway", "gateway.__main__", "http"),
 )
 

@@ -95,7 +95,7 @@ def run_up(data_dir: Path, only: tuple[str, ...]) -> None:
             # Made once here, before any child starts: the user service (signer) and every
             # verifier (services, gateway) would otherwise race to create different keys.
             ensure_dev_keys(data_dir)
-        chosen = [p for p in PROCESSES if p.available() and (not only or p.name in only)]
+        chosen = [p for p in PROCESSES if p.available() and (p.name in only if only else p.in_up)]
         # Every child learns where each started service listens (ports may be overridden).
         peers = {p.addr_env: f"127.0.0.1:{p.port}" for p in chosen if p.kind == "grpc"}
         for proc in chosen:

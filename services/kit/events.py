@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 from sqlalchemy import text
@@ -46,14 +47,24 @@ CREATE TABLE IF NOT EXISTS outbox (
 """
 
 
+def notify_channel(schema: str) -> str:
+    """The LISTEN/NOTIFY channel that wakes the relay of `schema`."""
+    return f"{schema}_outbox"
+
+
 async def add_event(
     db: AsyncSession | AsyncConnection, *, schema: str, topic: str, event_type: str, payload: dict[str, Any]
 ) -> None:
-    """Record an event in the same transaction as the write it describes."""
+    """Record an event in the same transaction as the write it describes.
+
+    The NOTIFY is delivered only when the transaction commits, so the relay wakes exactly
+    when there is something to publish instead of polling.
+    """
     await db.execute(
         text(f'INSERT INTO "{schema}".outbox (topic, event_type, payload) VALUES (:t, :e, CAST(:p AS jsonb))'),
         {"t": topic, "e": event_type, "p": json.dumps(payload, ensure_ascii=False)},
     )
+    await db.execute(text("SELECT pg_notify(:c, '')"), {"c": notify_channel(schema)})
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,21 +113,41 @@ async def relay_once(engine: AsyncEngine, redis: Redis, *, schema: str, batch: i
     return len(rows)
 
 
-async def run_relay(engine: AsyncEngine, redis: Redis, *, schema: str, idle_sleep: float = 0.02) -> None:
-    """Relay forever; backs off while Redis or PostgreSQL is unreachable."""
+async def run_relay(engine: AsyncEngine, redis: Redis, *, schema: str, idle_wait: float = 1.0) -> None:
+    """Relay forever; backs off while Redis or PostgreSQL is unreachable.
+
+    Between batches it sleeps on LISTEN until a committed write NOTIFYs (or `idle_wait`
+    passes, which also retries rows left behind by an earlier failure).
+    """
     backoff = 0.1
+    listener: psycopg.AsyncConnection[Any] | None = None
     while True:
         try:
+            if listener is None or listener.closed:
+                listener = await _listen(engine, notify_channel(schema))
             published = await relay_once(engine, redis, schema=schema)
             backoff = 0.1
             if published == 0:
-                await asyncio.sleep(idle_sleep)
+                async for _ in listener.notifies(timeout=idle_wait, stop_after=1):
+                    pass
         except asyncio.CancelledError:
+            if listener is not None:
+                await listener.close()
             raise
         except Exception as exc:  # noqa: BLE001 - any backend failure: keep rows, retry later
             log.warning("outbox relay for %s waiting: %s", schema, exc)
+            if listener is not None and not listener.closed:
+                await listener.close()
+            listener = None
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 5.0)
+
+
+async def _listen(engine: AsyncEngine, channel: str) -> psycopg.AsyncConnection[Any]:
+    conninfo = engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    conn = await psycopg.AsyncConnection.connect(conninfo, autocommit=True)
+    await conn.execute(f'LISTEN "{channel}"')
+    return conn
 
 
 Handler = Callable[[list[Event]], Awaitable[None]]

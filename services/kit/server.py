@@ -72,8 +72,8 @@ def load_verifier(settings: KitSettings) -> TokenVerifier | None:
     return TokenVerifier.from_file(path, issuer=settings.jwt_issuer, audience=settings.jwt_audience)
 
 
-async def build_resources(settings: KitSettings, *, name: str, pool_size: int = 10) -> Resources:
-    engine = create_engine(settings.database_url, pool_size=pool_size) if settings.database_url else None
+async def build_resources(settings: KitSettings, *, name: str) -> Resources:
+    engine = create_engine(settings.database_url, pool_size=settings.db_pool_size) if settings.database_url else None
     if engine is not None:
         instrument_engine(engine)
     redis = create_redis(settings.redis_url) if settings.redis_url else None

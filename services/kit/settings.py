@@ -55,6 +55,8 @@ class KitSettings(BaseSettings):
     media_addr: str = "127.0.0.1:50055"
     # Deadline for service-to-service calls, seconds.
     call_timeout: float = 5.0
+    # Connections each process keeps to PostgreSQL (and as many again under bursts).
+    db_pool_size: int = 5
     # Snowflake worker id; -1 means lease one from Redis at start-up.
     worker_id: int = -1
     # Seconds the server drains in-flight calls after SIGTERM (matches the k8s preStop).
