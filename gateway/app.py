@@ -1,7 +1,7 @@
 """The gateway as an ASGI app: `create_app(settings)` builds it (tests do the same).
 
 Starlette supplies the request/response types, CORS and the lifespan; routing is the
-gateway's own matcher (templates.py) behind one catch-all route. Channels and Redis are
+gateway's own matcher (templates.py), behind the Starlette router's default. Channels and Redis are
 opened in the lifespan, inside the server's event loop (grpc.aio channels belong to the
 loop they were made in).
 """
@@ -20,7 +20,6 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route as StarletteRoute
 
 from gateway.auth import KeyRing, key_source
 from gateway.backends import Backends
@@ -31,8 +30,6 @@ from gateway.routes import Route, all_routes
 from gateway.settings import GatewaySettings
 from gateway.templates import Matcher, compile_template
 from services.kit.redis_client import create_redis
-
-_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 def _json(data: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -144,8 +141,9 @@ def create_app(settings: GatewaySettings, *, routes: list[Route] | None = None) 
                 max_age=600,
             )
         )
-    return Starlette(
-        routes=[StarletteRoute("/{path:path}", dispatcher.handle, methods=_METHODS)],
-        middleware=middleware,
-        lifespan=lifespan,
-    )
+    app = Starlette(routes=[], middleware=middleware, lifespan=lifespan)
+    # No Starlette routes: every request falls through to the router's default, our
+    # dispatcher. (A catch-all `/{path:path}` route would not match paths holding a
+    # percent-encoded newline, and would answer those with a text/plain 404.)
+    app.router.default = dispatcher.asgi
+    return app

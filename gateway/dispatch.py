@@ -17,6 +17,7 @@ from typing import Any
 import grpc
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from gateway import media
 from gateway.auth import KeyRing, bearer_token
@@ -64,6 +65,11 @@ class Dispatcher:
         self.keys = keys
         self.networks = settings.trusted_networks()
         self.runtime: Runtime | None = None
+
+    async def asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The ASGI entry: every HTTP request, whatever its path (see app.py)."""
+        response = await self.handle(Request(scope, receive))
+        await response(scope, receive, send)
 
     async def handle(self, request: Request) -> Response:
         incoming = request.headers.get("x-request-id", "")

@@ -33,7 +33,7 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from gateway.descriptors import message_of
 from gateway.errors import GatewayError
 from gateway.routes import Route
-from gateway.transcode import dump_json, message_class, response_data
+from gateway.transcode import dump_json, message_class, parse_query, response_data
 from services.kit.errors import InvalidArgument
 
 log = logging.getLogger("koo.gateway")
@@ -177,6 +177,11 @@ async def upload(
     max_bytes: int,
     deadline: float,
 ) -> Response:
+    unexpected = {
+        name: "is not a query parameter of this call" for name, _ in parse_query(request.scope.get("query_string", b""))
+    }
+    if unexpected:
+        raise InvalidArgument(unexpected)
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise payload_too_large(max_bytes)

@@ -10,6 +10,8 @@ rate-limit headers.
 
 from __future__ import annotations
 
+import copy
+import re
 from typing import Any
 
 import grpc
@@ -345,10 +347,47 @@ def _operational_paths() -> dict[str, Any]:
     }
 
 
+def _concrete_aliases(paths: dict[str, Any], routes: list[Route]) -> None:
+    """OpenAPI matches concrete paths before templated ones, so `GET /v1/users/me` would
+    be undocumented next to `PATCH /v1/users/me` although `GET /v1/users/{user_id}` serves
+    it. Each concrete path therefore also lists the templated operations that match it."""
+    for path in [p for p in paths if "{" not in p]:
+        for route in routes:
+            method = route.http_method.lower()
+            if not route.template.variables or method in paths[path] or route.template.match(path) is None:
+                continue
+            operation = copy.deepcopy(paths[route.template.openapi_path][method])
+            operation["operationId"] += "_" + re.sub(r"[^A-Za-z0-9]+", "_", path).strip("_")
+            operation["parameters"] = [p for p in operation["parameters"] if p["in"] != "path"]
+            paths[path][method] = operation
+
+
+def _links(paths: dict[str, Any], routes: list[Route], operation_ids: dict[int, str]) -> None:
+    """OpenAPI links from each create (201 answering a `post`, `user`, ...) to the
+    operations that take its id in the path (`{post_id}`), so that clients and fuzzers
+    can follow them: `POST /v1/posts` -> `GET /v1/posts/{post_id}`, `:like`, ..."""
+    for route in routes:
+        if route.success_status != 201 or not route.response_body:
+            continue
+        variable = f"{route.response_body}_id"
+        links = {
+            operation_ids[id(other)]: {
+                "operationId": operation_ids[id(other)],
+                "parameters": {variable: "$response.body#/id"},
+            }
+            for other in routes
+            if variable in other.path_fields
+        }
+        if links:
+            response = paths[route.template.openapi_path][route.http_method.lower()]["responses"]["201"]
+            response["links"] = links
+
+
 def openapi_document(routes: list[Route], *, version: str = "v1") -> dict[str, Any]:
     paths: dict[str, Any] = _operational_paths()
     schemas: dict[str, Any] = {"Error": _error_schema()}
     used_ids: set[str] = set()
+    operation_ids: dict[int, str] = {}
     tags: dict[str, str] = {}
     for route in routes:
         service = route.method.containing_service
@@ -359,11 +398,14 @@ def openapi_document(routes: list[Route], *, version: str = "v1") -> dict[str, A
             operation_id = f"{service.name}_{route.method.name}_{suffix}"
             suffix += 1
         used_ids.add(operation_id)
+        operation_ids[id(route)] = operation_id
         paths.setdefault(route.template.openapi_path, {})[route.http_method.lower()] = _operation(route, operation_id)
         seen: set[str] = set()
         for message in [*walk_messages(route.input, seen), *walk_messages(route.output, seen)]:
             if message.full_name not in _WELL_KNOWN and not message.GetOptions().map_entry:
                 schemas.setdefault(message.full_name, message_schema(message))
+    _links(paths, routes, operation_ids)
+    _concrete_aliases(paths, routes)
     return {
         "openapi": "3.1.0",
         "info": {

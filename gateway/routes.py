@@ -75,8 +75,9 @@ class Route:
         return found
 
     def query_fields(self) -> list[FieldDescriptor]:
-        """Top-level request fields taken from the query string: all but path and body."""
-        if self.body == "*":
+        """Top-level request fields taken from the query string: all but path and body.
+        Streamed uploads take none (their request is metadata made from headers, then bytes)."""
+        if self.body == "*" or self.streaming is Streaming.UPLOAD:
             return []
         bound = {p.split(".")[0] for p in self.path_fields}
         return [f for f in self.input.fields if f.name not in bound and f.name != self.body]

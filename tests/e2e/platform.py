@@ -137,12 +137,23 @@ def running_platform(tmp: Path, *, env: dict[str, str] | None = None) -> Iterato
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Run a command against a fresh platform (KOO_E2E_URL).")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE", help="a setting of the platform")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args()
     command = [c for c in args.command if c != "--"] or ["sleep", "infinity"]
-    with tempfile.TemporaryDirectory(prefix="koo-e2e-") as tmp, running_platform(Path(tmp)) as platform:
+    settings = dict(item.split("=", 1) for item in args.env)
+    with (
+        tempfile.TemporaryDirectory(prefix="koo-e2e-") as tmp,
+        running_platform(Path(tmp), env=settings) as platform,
+    ):
         print(f"koo is up at {platform.base_url}", file=sys.stderr, flush=True)
         result = subprocess.run(command, env={**os.environ, "KOO_E2E_URL": platform.base_url}, check=False)
+        if result.returncode != 0:
+            # The services' own logs say why a call failed; they vanish with the folder.
+            kept = os.environ.get("KOO_E2E_KEEP_LOG")
+            if kept:
+                Path(kept).write_bytes(platform.log_path.read_bytes())
+            print(f"--- koo up log (last lines) ---\n{platform.log_tail(80)}", file=sys.stderr, flush=True)
     sys.exit(result.returncode)
 
 
