@@ -26,6 +26,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from koo_cli.registry import PROCESSES, Process
+from services.kit.auth import ensure_dev_keys
 from services.kit.migrations import upgrade_all
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -103,7 +104,8 @@ def proc_stack(
     """Migrate, start every available process, wait for SERVING, write runtime.json; stop on exit."""
     upgrade_all(database_url)
     data_dir.mkdir(parents=True, exist_ok=True)
-    chosen = [p for p in PROCESSES if p.available() and p.name not in skip]
+    chosen = [p for p in PROCESSES if p.available() and p.in_up and p.name not in skip]
+    ensure_dev_keys(data_dir)  # before any child: signer and verifiers must share one key
     stack = ProcStack(data_dir, database_url, redis_url, {p.name: free_port() for p in chosen})
     env = {**stack.env(), **(extra_env or {})}
     try:
