@@ -86,7 +86,7 @@ class PowerlawPlan:
         return f"powerlaw:n={self.users}:f={self.mean_following:g}:seed={self.seed}"
 
     def handle(self, idx: int) -> str:
-        return f"pl{self.seed}_{idx}"
+        return f"pl{self.users}s{self.seed}_{idx}"
 
 
 class BulkSeeder:
@@ -380,6 +380,7 @@ class BulkSeeder:
         ids = self.user_ids
         entries = 0
         active = self.active()
+        sentinel, sentinel_score = SENTINEL.encode(), repr(READY).encode()
         try:
             pipe = redis.pipeline(transaction=False)
             pending = 0
@@ -387,10 +388,13 @@ class BulkSeeder:
                 self.timeline_entries(), total=len(active), desc="timelines", unit="user", disable=not self.bar
             ):
                 key = keys.home(int(ids[u]))
-                members: dict[str, float] = {str(p): float(p) for p in post_ids.tolist()}
-                members[SENTINEL] = READY
+                # Score and member are the same decimal id (as fanout writes them), pre-encoded:
+                # redis-py's per-argument encoding is most of this stage's CPU otherwise.
+                args: list[bytes] = [sentinel_score, sentinel]
+                for member in (str(p).encode() for p in post_ids.tolist()):
+                    args += (member, member)
                 pipe.delete(key)
-                pipe.zadd(key, members)
+                pipe.execute_command("ZADD", key, *args)
                 pipe.zremrangebyrank(key, 1, -(feed.feed_timeline_cap + 1))
                 pipe.expire(key, feed.active_window_seconds)
                 entries += int(post_ids.size)
