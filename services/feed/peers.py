@@ -6,6 +6,7 @@ media itself), and the social graph is cached briefly in Redis.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ from services.kit.channels import Channels
 
 MAX_POST_BATCH = 500
 MAX_USER_BATCH = 500
+MAX_AUTHORS = 5000
 
 
 @dataclass(frozen=True, slots=True)
@@ -141,12 +143,22 @@ class FeedPeers:
         """Newest posts of some authors, newest first (the post service's ListAuthorPosts)."""
         if not author_ids:
             return []
-        reply = await self._posts.ListAuthorPosts(
-            post_pb.ListAuthorPostsRequest(
-                author_ids=list(author_ids), before_id=before_id, limit=limit, exclude_replies=exclude_replies
+        # ListAuthorPosts takes up to 5,000 authors: a larger following is asked in parts.
+        parts = [list(author_ids)[i : i + MAX_AUTHORS] for i in range(0, len(author_ids), MAX_AUTHORS)]
+        replies = await asyncio.gather(
+            *(
+                self._posts.ListAuthorPosts(
+                    post_pb.ListAuthorPostsRequest(
+                        author_ids=part, before_id=before_id, limit=limit, exclude_replies=exclude_replies
+                    )
+                )
+                for part in parts
             )
         )
-        return [Ref(r.id, r.author_id, r.language, r.reply_to_id, r.repost_of_id) for r in reply.posts]
+        refs = [Ref(r.id, r.author_id, r.language, r.reply_to_id, r.repost_of_id) for rep in replies for r in rep.posts]
+        if len(parts) > 1:
+            refs = sorted(refs, key=lambda r: r.id, reverse=True)[:limit]
+        return refs
 
     async def posts(self, post_ids: Sequence[int]) -> dict[int, post_pb.Post]:
         """Hydrated posts (authors and media included) in one call; gone ones are left out."""

@@ -246,15 +246,20 @@ async def author_post_refs(
     """The newest live posts of some authors, newest first, below `before_id` when it is set."""
     if not author_ids:
         return []
-    conditions = ["author_id = ANY(:authors)", "deleted_at IS NULL"]
+    conditions = ["p.author_id = a.id", "p.deleted_at IS NULL"]
     if exclude_replies:
-        conditions.append("reply_to_id IS NULL")
+        conditions.append("p.reply_to_id IS NULL")
     if before_id > 0:
-        conditions.append("id < :before")
+        conditions.append("p.id < :before")
+    # Per author an index scan of at most `limit` rows (posts_by_author[_top]), then the
+    # newest overall: bounded by authors x limit however many posts they ever wrote.
     rows = await db.execute(
         text(
-            f"SELECT id, author_id, language, repost_of_id, reply_to_id FROM {SCHEMA}.posts "
-            f"WHERE {' AND '.join(conditions)} ORDER BY id DESC LIMIT :n"
+            "SELECT r.id, r.author_id, r.language, r.repost_of_id, r.reply_to_id "
+            "FROM unnest(CAST(:authors AS BIGINT[])) AS a(id) CROSS JOIN LATERAL ("
+            f"SELECT p.id, p.author_id, p.language, p.repost_of_id, p.reply_to_id FROM {SCHEMA}.posts p "
+            f"WHERE {' AND '.join(conditions)} ORDER BY p.id DESC LIMIT :n) r "
+            "ORDER BY r.id DESC LIMIT :n"
         ),
         {"authors": list(author_ids), "before": before_id, "n": limit},
     )

@@ -29,7 +29,6 @@ import asyncio
 import os
 import random
 import statistics
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -231,4 +230,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()
