@@ -75,15 +75,16 @@ class Platform:
             return ""
 
 
-def _wait_ready(platform: Platform, process: subprocess.Popen[bytes]) -> None:
+def _wait_ready(platform: Platform, process: subprocess.Popen[bytes], path: str) -> None:
     deadline = time.monotonic() + READY_TIMEOUT
     last = ""
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"koo up exited with {process.returncode}:\n{platform.log_tail()}")
         try:
-            answer = httpx.get(f"{platform.base_url}/readyz", timeout=2)
-            if answer.status_code == 200:
+            answer = httpx.get(f"{platform.base_url}{path}", timeout=2)
+            # `koo up` says so once every process it started is serving.
+            if answer.status_code == 200 and "Koo is up" in platform.log_tail(400):
                 return
             last = answer.text
         except httpx.HTTPError as exc:
@@ -105,7 +106,9 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextlib.contextmanager
-def running_platform(tmp: Path, *, env: dict[str, str] | None = None) -> Iterator[Platform]:
+def running_platform(tmp: Path, *, env: dict[str, str] | None = None, only: tuple[str, ...] = ()) -> Iterator[Platform]:
+    """The platform (or `only` some of its processes, then waiting for /healthz: /readyz
+    wants every service)."""
     ports = {p.name: free_port() for p in PROCESSES}
     with test_database(tmp) as database_url:
         # A clean environment: nothing of the developer's own KOO_* settings leaks in.
@@ -117,11 +120,12 @@ def running_platform(tmp: Path, *, env: dict[str, str] | None = None) -> Iterato
             child_env["KOO_REDIS_URL"] = os.environ["KOO_E2E_REDIS_URL"]
         child_env.update(env or {})
         data_dir = tmp / "koo"
+        only_args = [arg for name in only for arg in ("--only", name)]
         log_path = tmp / "koo-up.log"
         platform = Platform(f"http://127.0.0.1:{ports['gateway']}", ports, data_dir, log_path, child_env)
         with log_path.open("wb") as log:
             process = subprocess.Popen(
-                [sys.executable, "-m", "koo_cli.main", "up", "--data-dir", str(data_dir)],
+                [sys.executable, "-m", "koo_cli.main", "up", "--data-dir", str(data_dir), *only_args],
                 env=child_env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -129,7 +133,7 @@ def running_platform(tmp: Path, *, env: dict[str, str] | None = None) -> Iterato
                 start_new_session=True,
             )
             try:
-                _wait_ready(platform, process)
+                _wait_ready(platform, process, "/healthz" if only else "/readyz")
                 yield platform
             finally:
                 _stop(process)
