@@ -54,8 +54,14 @@ def word_tsquery(word: QueryWord, *, prefix: bool) -> tuple[str, str]:
     return native, keys
 
 
-def tsquery_sql(words: Sequence[QueryWord], *, prefix: bool, params: dict[str, Any]) -> str:
-    """SQL for the query's tsquery; fills `params`. Its shape depends only on word count."""
+def tsquery_sql(words: Sequence[QueryWord], *, prefix: bool, params: dict[str, Any], keys_only: bool = False) -> str:
+    """SQL for the query's tsquery; fills `params`. Its shape depends only on word count.
+
+    `keys_only`: match on phonetic keys alone where a word has them. A document holding
+    a word always holds that word's keys (and a query word's keys include them), so the
+    matches are the same; but the planner, taking the word and its key for independent,
+    would count them twice and pick a bad plan. Ranking uses the full query.
+    """
     groups = []
     for i, word in enumerate(words):
         native, keys = word_tsquery(word, prefix=prefix)
@@ -63,7 +69,7 @@ def tsquery_sql(words: Sequence[QueryWord], *, prefix: bool, params: dict[str, A
         part = f"to_tsquery('simple', :w{i})"
         if keys:
             params[f"k{i}"] = keys
-            part = f"({part} || CAST(:k{i} AS tsquery))"
+            part = f"CAST(:k{i} AS tsquery)" if keys_only else f"({part} || CAST(:k{i} AS tsquery))"
         groups.append(part)
     return " && ".join(groups) if groups else "CAST('' AS tsquery)"
 
@@ -232,21 +238,24 @@ class PostgresSearch:
             params["excluded"] = sorted(query.exclude_author_ids)
         # Relevance is ranked over the newest `rank_window` matches, not all of them:
         # ts_rank reads every candidate's document, so a word in 10% of a million posts
-        # would cost 100k rank computations per page. A common word's newest matches are
-        # found walking the primary key backwards; a rare word's through the GIN index
-        # (the planner picks, the tsquery being a plan-time constant). A search thus
-        # reaches at most `rank_window` posts, always the most recent ones.
+        # would cost 100k rank computations per page. The newest matches are found by
+        # id alone (a common word: walking the primary key backwards; a rarer one: the
+        # GIN index, then a top-N sort of ids; the planner picks, the tsquery being a
+        # plan-time constant), then only those documents are read and ranked. A search
+        # thus reaches at most `rank_window` posts, always the most recent ones.
         params["window"] = self.rank_window
-        score = f"ts_rank(c.document, {tsq}, :norm)"
-        keyset = _keyset(query.after, score=score, id_col="c.post_id", params=params)
+        match = tsquery_sql(query.words, prefix=False, params=params, keys_only=True)
+        score = f"ts_rank(d.document, {tsq}, :norm)"
+        keyset = _keyset(query.after, score=score, id_col="d.post_id", params=params)
         async with self.engine.connect() as db:
             rows = await db.execute(
                 text(
-                    f"SELECT c.post_id AS id, {score} AS score FROM ("
-                    f"SELECT p.post_id, p.document FROM {SCHEMA}.posts p "
-                    f"WHERE NOT p.deleted AND p.document @@ ({tsq}){filters} "
+                    f"SELECT d.post_id AS id, {score} AS score FROM ("
+                    f"SELECT p.post_id FROM {SCHEMA}.posts p "
+                    f"WHERE NOT p.deleted AND p.document @@ ({match}){filters} "
                     "ORDER BY p.post_id DESC LIMIT :window) c "
-                    f"WHERE true{keyset} ORDER BY score DESC, c.post_id DESC LIMIT :n"
+                    f"JOIN {SCHEMA}.posts d ON d.post_id = c.post_id "
+                    f"WHERE true{keyset} ORDER BY score DESC, d.post_id DESC LIMIT :n"
                 ),
                 params,
             )
