@@ -173,9 +173,13 @@ async def run(args: argparse.Namespace) -> None:
         load_s = time.perf_counter() - started
         async with engine.begin() as db:
             await db.execute(text("ANALYZE koo_search.posts"))
-            size = (await db.execute(text("SELECT pg_size_pretty(pg_total_relation_size('koo_search.posts'))"))).scalar()
+            size = (
+                await db.execute(text("SELECT pg_size_pretty(pg_total_relation_size('koo_search.posts'))"))
+            ).scalar()
         await engine.dispose()
-        print(f"indexed {len(docs):,} posts in {load_s:.1f} s ({len(docs) / load_s:,.0f}/s); posts table + indexes {size}")
+        print(
+            f"indexed {len(docs):,} posts in {load_s:.1f} s ({len(docs) / load_s:,.0f}/s); posts table + indexes {size}"
+        )
 
         stub = grpc.aio.server()
         post_grpc.add_PostServiceServicer_to_server(StubPosts(docs), stub)
@@ -202,7 +206,9 @@ async def run(args: argparse.Namespace) -> None:
             await stub.stop(0.5)
 
 
-async def measure(search: pb_grpc.SearchServiceStub, mix: dict[str, list[dict[str, str]]], args: argparse.Namespace) -> None:
+async def measure(
+    search: pb_grpc.SearchServiceStub, mix: dict[str, list[dict[str, str]]], args: argparse.Namespace
+) -> None:
     plan = [(kind, q) for kind, queries in mix.items() for q in queries]
     rng = random.Random(7)
     hits: dict[str, list[int]] = defaultdict(list)
