@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import psutil
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO_ROOT))
@@ -54,6 +55,19 @@ class Result:
     p50_ms: float
     p99_ms: float
     non_2xx: int
+    cpu_ms_per_request: float  # of the HTTP process alone: what the edge itself costs
+
+
+def listening_process(port: int) -> psutil.Process:
+    for conn in psutil.net_connections(kind="tcp"):
+        if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port and conn.pid:
+            return psutil.Process(conn.pid)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def _cpu_seconds(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
 
 
 def _ms(text: str) -> float:
@@ -64,12 +78,16 @@ def _ms(text: str) -> float:
 def run_wrk(name: str, url: str, token: str, *, threads: int, connections: int, duration: int) -> Result:
     base = ["wrk", f"-t{threads}", f"-c{connections}", "-H", f"authorization: Bearer {token}", "--latency"]
     subprocess.run([*base, "-d3s", url], capture_output=True, check=True)  # warm-up
+    server = listening_process(int(url.split(":")[2].split("/")[0]))
+    cpu_before = _cpu_seconds(server)
     out = subprocess.run([*base, f"-d{duration}s", url], capture_output=True, text=True, check=True).stdout
+    cpu = _cpu_seconds(server) - cpu_before
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    return Result(name, rps, p50, p99, int(bad.group(1)) if bad else 0)
+    total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    return Result(name, rps, p50, p99, int(bad.group(1)) if bad else 0, cpu * 1000 / max(1, total))
 
 
 def sign_in(base_url: str) -> tuple[str, str]:
@@ -86,7 +104,9 @@ def sign_in(base_url: str) -> tuple[str, str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=15, help="seconds of load per target")
-    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument(
+        "--connections", default="1,64", help="load levels, comma-separated: 1 shows the added latency, 64 throughput"
+    )
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -130,30 +150,44 @@ def main() -> None:
                     time.sleep(0.2)
             check = httpx.get(f"{bare_url}/grpc", headers={"authorization": f"Bearer {token}"}, timeout=5)
             check.raise_for_status()
-            load = {"threads": args.threads, "connections": args.connections, "duration": args.duration}
-            results = [
-                run_wrk("bare Starlette, JSON only", f"{bare_url}/json", token, **load),
-                run_wrk("bare Starlette + one grpc.aio GetUser", f"{bare_url}/grpc", token, **load),
-                run_wrk("gateway GET /v1/users/me", f"{platform.base_url}/v1/users/me", token, **load),
-            ]
+            results: list[tuple[int, list[Result]]] = []
+            for connections in [int(c) for c in args.connections.split(",")]:
+                load = {
+                    "threads": min(args.threads, connections),
+                    "connections": connections,
+                    "duration": args.duration,
+                }
+                results.append(
+                    (
+                        connections,
+                        [
+                            run_wrk("bare Starlette, JSON only", f"{bare_url}/json", token, **load),
+                            run_wrk("bare Starlette + one grpc.aio GetUser", f"{bare_url}/grpc", token, **load),
+                            run_wrk("gateway GET /v1/users/me", f"{platform.base_url}/v1/users/me", token, **load),
+                        ],
+                    )
+                )
         finally:
             os.killpg(bare.pid, signal.SIGTERM)
             bare.wait(timeout=10)
 
-    cores = os.cpu_count()
-    print(
-        f"\nwrk -t{args.threads} -c{args.connections} -d{args.duration}s, {cores} cores shared by client and servers\n"
-    )
-    print("| target | req/s | p50 ms | p99 ms | non-2xx |")
-    print("|---|---:|---:|---:|---:|")
-    for r in results:
-        print(f"| {r.name} | {r.requests_per_second:,.0f} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.non_2xx} |")
-    floor = results[1]
-    gateway = results[2]
-    print(
-        f"\ngateway / bare gRPC pattern: {gateway.requests_per_second / floor.requests_per_second:.0%} of the "
-        f"throughput, p99 {gateway.p99_ms - floor.p99_ms:+.1f} ms"
-    )
+    print(f"\nwrk -d{args.duration}s per target, {os.cpu_count()} cores shared by client and servers\n")
+    print("| connections | target | req/s | p50 ms | p99 ms | non-2xx | HTTP process CPU ms/req |")
+    print("|---:|---|---:|---:|---:|---:|---:|")
+    for connections, rows in results:
+        for r in rows:
+            print(
+                f"| {connections} | {r.name} | {r.requests_per_second:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} "
+                f"| {r.non_2xx} | {r.cpu_ms_per_request:.2f} |"
+            )
+    for connections, rows in results:
+        floor, gateway = rows[1], rows[2]
+        print(
+            f"\n{connections} connection(s): the gateway gives {gateway.requests_per_second / floor.requests_per_second:.0%} "
+            f"of the bare gRPC pattern's throughput, p50 {gateway.p50_ms - floor.p50_ms:+.2f} ms, "
+            f"p99 {gateway.p99_ms - floor.p99_ms:+.2f} ms, "
+            f"{gateway.cpu_ms_per_request - floor.cpu_ms_per_request:+.2f} ms CPU per request in the HTTP process"
+        )
 
 
 if __name__ == "__main__":
