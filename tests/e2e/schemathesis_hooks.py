@@ -14,12 +14,12 @@ from typing import Any
 
 from hypothesis.internal import lambda_sources
 
-_describe: Callable[[Any], str] = lambda_sources._lambda_description
+_describe: Callable[..., Any] = lambda_sources._lambda_description
 
 
-def _describe_or_give_up(f: Any) -> str:
+def _describe_or_give_up(f: Any, *args: Any, **kwargs: Any) -> Any:
     try:
-        return _describe(f)
+        return _describe(f, *args, **kwargs)
     except SystemError:
         return "lambda: <unknown>"
 

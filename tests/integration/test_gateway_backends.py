@@ -44,7 +44,10 @@ async def fake_services() -> AsyncIterator[int]:
     )
     server.add_generic_rpc_handlers((handler,))
     # The generated base class answers UNIMPLEMENTED, as an unbuilt service does.
-    post_service_pb2_grpc.add_PostServiceServicer_to_server(post_service_pb2_grpc.PostServiceServicer(), server)
+    post_service_pb2_grpc.add_PostServiceServicer_to_server(
+        post_service_pb2_grpc.PostServiceServicer(),  # type: ignore[abstract]
+        server,
+    )
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     yield port
