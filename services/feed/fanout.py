@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 from services.feed.domain import Feed
@@ -84,10 +84,21 @@ class Fanout:
         if self.feed.is_celebrity(counts.get(author_id, 0)):
             await self.feed.forget_celebrity(author_id)  # readers merge it from the source
             return
-        async for page in self.feed.peers.followers(author_id, page_size=self.follower_page):
+        async for page in self._prefetched(author_id):
             targets = [uid for uid, langs in page if not langs or language in langs]
             for start in range(0, len(targets), self.batch):
                 await self.feed.timelines.push(targets[start : start + self.batch], post_id)
+
+    async def _prefetched(self, author_id: int) -> AsyncIterator[list[tuple[int, tuple[str, ...]]]]:
+        """The author's follower pages, the next one fetched while the current one is written."""
+        pages = aiter(self.feed.peers.followers(author_id, page_size=self.follower_page))
+        upcoming = asyncio.ensure_future(anext(pages, None))
+        try:
+            while (page := await upcoming) is not None:
+                upcoming = asyncio.ensure_future(anext(pages, None))
+                yield page
+        finally:
+            upcoming.cancel()
 
     async def post_deleted(self, event: Event, counts: dict[int, int]) -> None:
         """Take a deleted post out of every timeline it was fanned into."""
@@ -96,7 +107,7 @@ class Fanout:
         await self.feed.forget_celebrity(author_id)
         if self.feed.is_celebrity(counts.get(author_id, 0)):
             return  # never fanned out; reads drop what BatchGetPosts no longer returns
-        async for page in self.feed.peers.followers(author_id, page_size=self.follower_page):
+        async for page in self._prefetched(author_id):
             ids = [uid for uid, _ in page]
             for start in range(0, len(ids), self.batch):
                 await self.feed.timelines.remove(ids[start : start + self.batch], [post_id])

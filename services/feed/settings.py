@@ -18,8 +18,9 @@ class FeedSettings(KitSettings):
     feed_timeline_cap: int = Field(default=800, ge=10)
     # Followers written per Redis pipeline during fanout.
     feed_fanout_batch: int = Field(default=1_000, ge=1)
-    # Followers asked of the user service per page during fanout.
-    feed_follower_page: int = Field(default=10_000, ge=1, le=10_000)
+    # Followers asked of the user service per page during fanout; the next page is
+    # fetched while the current one is written (smaller pages overlap better).
+    feed_follower_page: int = Field(default=2_000, ge=1, le=10_000)
     # How long a reader's social graph (follows, blocks, mutes) is cached.
     feed_graph_cache_seconds: float = Field(default=10.0, ge=0)
     # How long a celebrity's recent posts are cached for read-time merging.
