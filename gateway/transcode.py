@@ -264,8 +264,8 @@ class _Checker:
             number = value
         elif isinstance(value, float) and value.is_integer():
             number = int(value)
-        elif isinstance(value, str) and _INTEGER_TEXT.match(value.strip()):
-            number = int(value.strip())
+        elif isinstance(value, str) and len(value) <= 40 and _INTEGER_TEXT.match(value.strip()):
+            number = int(value.strip())  # (length bounded: Python refuses ints of > 4300 digits)
         if number is None:
             self.fail(path, "must be an integer")
             return value
@@ -345,6 +345,8 @@ def parse_json(raw: bytes) -> Any:
         raise InvalidArgument({"body": f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"}) from None
     except RecursionError:
         raise InvalidArgument({"body": "is nested too deeply"}) from None
+    except ValueError as exc:  # e.g. a number of more than 4300 digits
+        raise InvalidArgument({"body": f"cannot be read: {exc}"}) from None
 
 
 def parse_query(raw: bytes) -> list[tuple[str, str]]:

@@ -129,6 +129,16 @@ def test_json_body_parsing() -> None:
     with pytest.raises(InvalidArgument) as caught:
         parse_json(b'{"a": "\xff"}')
     assert "UTF-8" in violations(caught.value)["body"]
+    for hostile in (b'{"a": ' + b"9" * 5000 + b"}", b"[" * 100_000):
+        with pytest.raises(InvalidArgument):
+            parse_json(hostile)
+
+
+def test_huge_numbers_in_text_are_refused_not_crashed() -> None:
+    home = route("GET", "/v1/feed/home")
+    with pytest.raises(InvalidArgument) as caught:
+        build(home, query="page_size=" + "9" * 5000)
+    assert "page_size" in violations(caught.value)
 
 
 def test_response_defaults_int64_strings_and_response_body() -> None:
