@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import statistics
 import tempfile
@@ -236,13 +237,15 @@ async def measure(
                 kind, fields = queue.get_nowait()
                 await call(kind, fields, into)
 
+        load_before = os.getloadavg()[0]
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
         elapsed = time.perf_counter() - started
         every = [t for ts in times.values() for t in ts]
         print(
             f"\nconcurrency {concurrency}: {len(every)} queries in {elapsed:.1f} s ({len(every) / elapsed:,.0f}/s); "
-            f"all: p50 {percentile(every, 50):.1f} ms, p99 {percentile(every, 99):.1f} ms"
+            f"all: p50 {percentile(every, 50):.1f} ms, p99 {percentile(every, 99):.1f} ms "
+            f"(machine load average {load_before:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
         )
         for kind, ts in times.items():
             print(
