@@ -30,6 +30,7 @@ import statistics
 import tempfile
 import time
 from collections import defaultdict
+from contextlib import ExitStack
 from pathlib import Path
 
 import grpc
@@ -159,31 +160,37 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
+async def load(database_url: str, docs: list[PostDoc]) -> None:
+    engine = create_engine(database_url, pool_size=4)
+    backend = PostgresSearch(engine)
+    async with engine.connect() as db:
+        present = (await db.execute(text("SELECT count(*) FROM koo_search.posts"))).scalar() or 0
+    if present < len(docs):
+        started = time.perf_counter()
+        for start in range(0, len(docs), 1000):
+            await backend.index_posts(docs[start : start + 1000])
+        load_s = time.perf_counter() - started
+        print(f"indexed {len(docs):,} posts in {load_s:.1f} s ({len(docs) / load_s:,.0f}/s)")
+    async with engine.begin() as db:
+        await db.execute(text("ANALYZE koo_search.posts"))
+        size = (await db.execute(text("SELECT pg_size_pretty(pg_total_relation_size('koo_search.posts'))"))).scalar()
+    await engine.dispose()
+    print(f"{len(docs):,} posts in the index; posts table + indexes {size}")
+
+
 async def run(args: argparse.Namespace) -> None:
     docs, vocab = corpus(args.posts)
     rare = [{"q": vocab[lang][rank]} for lang in ("hi", "ta", "bn", "kn", "te") for rank in (500, 5_000, 20_000)]
     common_synthetic = [{"q": vocab[lang][0]} for lang in ("hi", "bn", "ta")]
     mix = {**QUERIES, "rare-word": rare, "most-common-synthetic": common_synthetic}
-    with tempfile.TemporaryDirectory() as tmp, test_database(Path(tmp)) as database_url:
+    with tempfile.TemporaryDirectory() as tmp, ExitStack() as cleanup:
+        # --database-url reuses a database loaded by an earlier run (the corpus is
+        # deterministic); by default a fresh database is made and dropped.
+        database_url = args.database_url or cleanup.enter_context(test_database(Path(tmp)))
         upgrade_all(database_url, ["search"])
-        engine = create_engine(database_url, pool_size=4)
-        backend = PostgresSearch(engine)
-        started = time.perf_counter()
-        for start in range(0, len(docs), 1000):
-            await backend.index_posts(docs[start : start + 1000])
-        load_s = time.perf_counter() - started
-        async with engine.begin() as db:
-            await db.execute(text("ANALYZE koo_search.posts"))
-            size = (
-                await db.execute(text("SELECT pg_size_pretty(pg_total_relation_size('koo_search.posts'))"))
-            ).scalar()
-        await engine.dispose()
-        print(
-            f"indexed {len(docs):,} posts in {load_s:.1f} s ({len(docs) / load_s:,.0f}/s); posts table + indexes {size}"
-        )
-
+        await load(database_url, docs)
         stub = grpc.aio.server()
-        post_grpc.add_PostServiceServicer_to_server(StubPosts(docs), stub)
+        post_grpc.add_PostServiceServicer_to_server(StubPosts(docs), stub)  # type: ignore[abstract]
         stub_port = stub.add_insecure_port("127.0.0.1:0")
         await stub.start()
         settings = SearchSettings(
@@ -259,6 +266,7 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=2000)
     parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--database-url", default="", help="reuse this database (loaded if short of posts)")
     asyncio.run(run(parser.parse_args()))
 
 
