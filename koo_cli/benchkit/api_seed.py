@@ -274,9 +274,12 @@ async def wait_for_events(runtime: Runtime, *, log: Log, limit_s: float = 600.0)
                 behind = {k: v for k, v in streams.items() if v}
                 if not outbox and not behind:
                     return
-                if time.monotonic() - started > limit_s:
+                waited = time.monotonic() - started
+                if waited > limit_s:
                     log(f"events still pending after {limit_s:.0f}s: outbox {outbox}, streams {behind}")
                     return
+                if int(waited) % 15 == 0:
+                    log(f"waiting for fanout and indexing to catch up: outbox {outbox}, streams {behind}")
                 await asyncio.sleep(1.0)
     finally:
         await redis.aclose()
