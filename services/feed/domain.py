@@ -108,7 +108,7 @@ class Feed:
         cursor = decode_token(page_token, kind="home")
         if cursor is not None and cursor.get("u") != user_id:
             raise InvalidArgument("page_token", message="page_token belongs to another feed")
-        before: int | None = int(cursor["b"]) if cursor else None
+        before: int | None = _cursor_id(cursor, "b") if cursor else None
         graph = await self.peers.graph(user_id)
         if await self.timelines.state(user_id, touch=True) != READY:
             await self.rebuild(user_id, graph)
@@ -127,7 +127,8 @@ class Feed:
                 exhausted = sources_done
                 break
             hydrated = await self.peers.posts(candidates)
-            gone = [c for c in timeline.ids if c in set(candidates) and c not in hydrated]
+            considered = set(candidates)
+            gone = [c for c in timeline.ids if c in considered and c not in hydrated]
             if gone:
                 # Deleted (or re-koo of a deleted post): self-heal the timeline.
                 await self.timelines.drop(user_id, gone)
@@ -219,7 +220,7 @@ class Feed:
             if user_id in graph.blocked:
                 raise PermissionDenied("you cannot see this user's posts", reason="BLOCKED")
         refs = await self.peers.author_refs(
-            [user_id], before_id=int(cursor["b"]) if cursor else 0, limit=size + 1, exclude_replies=True
+            [user_id], before_id=_cursor_id(cursor, "b") if cursor else 0, limit=size + 1, exclude_replies=True
         )
         more = len(refs) > size
         refs = refs[:size]
@@ -235,6 +236,13 @@ class Feed:
         if limit < 0:
             raise InvalidArgument("limit", message="limit must not be negative")
         return await self.trends.top(language=language, limit=min(limit or DEFAULT_TRENDS, MAX_TRENDS))
+
+
+def _cursor_id(cursor: dict[str, object], key: str) -> int:
+    value = cursor.get(key)
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise InvalidArgument("page_token", message="page_token is not a token this list issued")
+    return value
 
 
 def _follow_allows(graph: Graph, ref: Ref) -> bool:

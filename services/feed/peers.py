@@ -19,6 +19,7 @@ from koo.user.v1 import user_service_pb2 as user_pb
 from koo.user.v1 import user_service_pb2_grpc as user_grpc
 from services.feed.keys import FeedKeys
 from services.kit.channels import Channels
+from services.kit.upstream import upstream_errors
 
 MAX_POST_BATCH = 500
 MAX_USER_BATCH = 500
@@ -99,7 +100,8 @@ class FeedPeers:
             cached = await self._redis.get(key)
             if cached:
                 return Graph.from_json(cached)
-        reply = await self._users.GetSocialGraph(user_pb.GetSocialGraphRequest(user_id=user_id))
+        with upstream_errors("user"):
+            reply = await self._users.GetSocialGraph(user_pb.GetSocialGraphRequest(user_id=user_id))
         graph = Graph(
             user_id=user_id,
             following={f.user_id: Followee(tuple(f.languages), f.follower_count) for f in reply.following},
@@ -118,9 +120,10 @@ class FeedPeers:
         """The author's followers with their per-follow languages, a page at a time."""
         token = ""
         while True:
-            reply = await self._users.ListFollowerIds(
-                user_pb.ListFollowerIdsRequest(user_id=author_id, page_size=page_size, page_token=token)
-            )
+            with upstream_errors("user"):
+                reply = await self._users.ListFollowerIds(
+                    user_pb.ListFollowerIdsRequest(user_id=author_id, page_size=page_size, page_token=token)
+                )
             if reply.followers:
                 yield [(f.user_id, tuple(f.languages)) for f in reply.followers]
             token = reply.next_page_token
@@ -131,9 +134,10 @@ class FeedPeers:
         wanted = list(dict.fromkeys(user_ids))
         counts: dict[int, int] = {}
         for start in range(0, len(wanted), MAX_USER_BATCH):
-            reply = await self._users.BatchGetUsers(
-                user_pb.BatchGetUsersRequest(user_ids=wanted[start : start + MAX_USER_BATCH])
-            )
+            with upstream_errors("user"):
+                reply = await self._users.BatchGetUsers(
+                    user_pb.BatchGetUsersRequest(user_ids=wanted[start : start + MAX_USER_BATCH])
+                )
             counts.update({u.id: u.follower_count for u in reply.users})
         return counts
 
@@ -145,16 +149,17 @@ class FeedPeers:
             return []
         # ListAuthorPosts takes up to 5,000 authors: a larger following is asked in parts.
         parts = [list(author_ids)[i : i + MAX_AUTHORS] for i in range(0, len(author_ids), MAX_AUTHORS)]
-        replies = await asyncio.gather(
-            *(
-                self._posts.ListAuthorPosts(
-                    post_pb.ListAuthorPostsRequest(
-                        author_ids=part, before_id=before_id, limit=limit, exclude_replies=exclude_replies
+        with upstream_errors("post"):
+            replies = await asyncio.gather(
+                *(
+                    self._posts.ListAuthorPosts(
+                        post_pb.ListAuthorPostsRequest(
+                            author_ids=part, before_id=before_id, limit=limit, exclude_replies=exclude_replies
+                        )
                     )
+                    for part in parts
                 )
-                for part in parts
             )
-        )
         refs = [Ref(r.id, r.author_id, r.language, r.reply_to_id, r.repost_of_id) for rep in replies for r in rep.posts]
         if len(parts) > 1:
             refs = sorted(refs, key=lambda r: r.id, reverse=True)[:limit]
@@ -164,5 +169,8 @@ class FeedPeers:
         """Hydrated posts (authors and media included) in one call; gone ones are left out."""
         if not post_ids:
             return {}
-        reply = await self._posts.BatchGetPosts(post_pb.BatchGetPostsRequest(post_ids=list(post_ids)[:MAX_POST_BATCH]))
+        with upstream_errors("post"):
+            reply = await self._posts.BatchGetPosts(
+                post_pb.BatchGetPostsRequest(post_ids=list(post_ids)[:MAX_POST_BATCH])
+            )
         return {p.id: p for p in reply.posts}

@@ -269,7 +269,7 @@ class PostDomain:
             if not await store.is_live(db, post_id=post_id):
                 raise NotFound(f"no post has the id {post_id}", reason="POST_NOT_FOUND")
             rows = await store.replies_page(
-                db, parent_id=post_id, after_id=int(cursor["c"]) if cursor else 0, limit=size + 1, viewer_id=viewer_id
+                db, parent_id=post_id, after_id=_cursor_id(cursor) if cursor else 0, limit=size + 1, viewer_id=viewer_id
             )
         more = len(rows) > size
         rows = rows[:size]
@@ -338,6 +338,13 @@ class PostDomain:
                 # Same transaction as the like row: the count can never drift from the rows.
                 await store.adjust_counter(db, post_id=post_id, counter="like_count", delta=1 if on else -1, live=False)
         return await self.get(post_id=post_id, viewer_id=user_id)
+
+
+def _cursor_id(cursor: dict[str, Any]) -> int:
+    value = cursor.get("c")
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise InvalidArgument("page_token", message="page_token is not a token this list issued")
+    return value
 
 
 def _created_event(row: PostRow) -> dict[str, Any]:

@@ -18,6 +18,7 @@ from koo.user.v1 import user_service_pb2 as user_pb
 from koo.user.v1 import user_service_pb2_grpc as user_grpc
 from services.kit.channels import Channels
 from services.kit.errors import FailedPrecondition, InvalidArgument, Unavailable
+from services.kit.upstream import upstream_errors
 
 log = logging.getLogger("koo.post.peers")
 
@@ -50,9 +51,10 @@ class Peers:
         wanted = list(dict.fromkeys(user_ids))
         found: dict[int, Author] = {}
         for start in range(0, len(wanted), MAX_USER_BATCH):
-            reply = await self._users.BatchGetUsers(
-                user_pb.BatchGetUsersRequest(user_ids=wanted[start : start + MAX_USER_BATCH])
-            )
+            with upstream_errors("user"):
+                reply = await self._users.BatchGetUsers(
+                    user_pb.BatchGetUsersRequest(user_ids=wanted[start : start + MAX_USER_BATCH])
+                )
             for u in reply.users:
                 found[u.id] = Author(u.id, u.handle, u.display_name, u.verified, list(u.languages))
         return found
@@ -62,12 +64,14 @@ class Peers:
         if not handles:
             return []
         asked = list(handles)[:MAX_HANDLES]
-        reply = await self._users.ResolveHandles(user_pb.ResolveHandlesRequest(handles=asked))
+        with upstream_errors("user"):
+            reply = await self._users.ResolveHandles(user_pb.ResolveHandlesRequest(handles=asked))
         by_lower = {u.handle.lower(): (u.id, u.handle) for u in reply.users}
         return [by_lower[h.lower()] for h in asked if h.lower() in by_lower]
 
     async def blocked_either_way(self, a: int, b: int) -> bool:
-        rel = await self._users.GetRelationship(user_pb.GetRelationshipRequest(user_id=a, other_user_id=b))
+        with upstream_errors("user"):
+            rel = await self._users.GetRelationship(user_pb.GetRelationshipRequest(user_id=a, other_user_id=b))
         return bool(rel.blocking or rel.blocked_by)
 
     async def media(self, media_ids: Sequence[int]) -> dict[int, media_pb.Media]:

@@ -20,6 +20,7 @@ from koo.post.v1 import post_service_pb2 as post_pb
 from koo.user.v1 import user_service_pb2 as user_pb
 from services.feed.keys import FeedKeys
 from services.feed.timeline import Timelines
+from services.kit.paging import encode_token
 from tests.clients import Account, field_violations, new_account
 from tests.harness import Stack
 from tests.posting import eventually, feeds, follow, home, home_ids, isolated_stack, posts, publish, users
@@ -192,6 +193,7 @@ async def test_home_feed_needs_sign_in_and_checks_input(stack: Stack) -> None:
     for request, field in (
         (pb.GetHomeFeedRequest(language=["xx"]), "language"),
         (pb.GetHomeFeedRequest(page_token="not-a-token"), "page_token"),
+        (pb.GetHomeFeedRequest(page_token=encode_token({"k": "home", "u": reader.id, "b": "x"})), "page_token"),
         (pb.GetHomeFeedRequest(page_size=-1), "page_size"),
     ):
         with pytest.raises(grpc.aio.AioRpcError) as info:
