@@ -35,6 +35,8 @@ from gateway.errors import GatewayError
 from gateway.routes import Route
 from gateway.transcode import dump_json, message_class, parse_query, response_data
 from services.kit.errors import InvalidArgument
+from services.media.guard import UploadGuard
+from services.media.limits import Rejected
 
 log = logging.getLogger("koo.gateway")
 
@@ -212,8 +214,18 @@ async def upload(
     async def messages() -> AsyncIterator[Message]:
         yield first
         try:
+            # The media service's own streaming checks, run here too: rejecting at the edge
+            # gives the client its 400 even where grpc.aio would turn the service's
+            # mid-stream rejection into INTERNAL (grpc/grpc#36066).
+            guard = UploadGuard(declared_size)
             async for chunk in _rechunk(data):
+                guard.feed(chunk)
                 yield request_cls(chunk=chunk)
+            guard.finish()
+        except Rejected as exc:
+            failure.append(InvalidArgument({FILE_FIELD: exc.message}, reason=exc.reason))
+            failed.set()
+            await asyncio.Event().wait()  # parked until the call is cancelled (see above)
         except (GatewayError, InvalidArgument, ClientDisconnect) as exc:
             failure.append(exc)
             failed.set()

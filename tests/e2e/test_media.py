@@ -105,6 +105,12 @@ def test_limits_and_types(client: httpx.Client, alice: Account) -> None:
     assert streamed.status_code == 413
     not_an_image = upload(client, alice, b"plain text, not a picture")
     assert not_an_image.status_code == 400
+    violations = [
+        v for d in error_of(not_an_image)["details"] for v in d.get("field_violations", d.get("fieldViolations", []))
+    ]
+    assert [v["field"] for v in violations] == ["file"] and "unsupported file type" in violations[0]["description"]
+    empty = upload(client, alice, b"")
+    assert empty.status_code == 400 and "empty" in error_of(empty)["message"]
     no_type = client.post("/v1/media", headers={**alice.auth, "content-type": ""}, content=png())
     assert no_type.status_code == 400
 
