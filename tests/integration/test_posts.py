@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import AsyncIterator
 
 import grpc
 import pytest
 
+from koo.media.v1 import media_service_pb2 as media_pb
+from koo.media.v1 import media_service_pb2_grpc as media_grpc
 from koo.post.v1 import post_service_pb2 as pb
 from koo.user.v1 import user_service_pb2 as user_pb
 from tests.clients import Account, error_reason, field_violations, new_account
 from tests.harness import Stack
-from tests.posting import posts, publish, users
+from tests.media_files import png_bytes
+from tests.posting import eventually, posts, publish, users
 
 
 async def account(stack: Stack, languages: list[str] | None = None) -> Account:
@@ -276,11 +280,32 @@ async def test_likes_are_idempotent_and_counted_right_under_concurrency(stack: S
     assert err.code() == grpc.StatusCode.NOT_FOUND
 
 
-async def test_media_needs_the_media_service(stack: Stack) -> None:
-    author = await account(stack)
-    err = await rpc_error(publish(stack, author, "", media_ids=[123456789]))
-    # UNIMPLEMENTED media service: FAILED_PRECONDITION; once it exists: not the author's media.
-    assert err.code() in (grpc.StatusCode.FAILED_PRECONDITION, grpc.StatusCode.INVALID_ARGUMENT)
+async def upload_image(stack: Stack, owner: Account) -> media_pb.Media:
+    async def body() -> AsyncIterator[media_pb.UploadMediaRequest]:
+        yield media_pb.UploadMediaRequest(metadata=media_pb.UploadMetadata(content_type="image/png"))
+        yield media_pb.UploadMediaRequest(chunk=png_bytes())
+
+    stub = media_grpc.MediaServiceStub(stack.channel("media"))
+    media = (await stub.UploadMedia(body(), metadata=owner.auth)).media  # type: ignore[arg-type]
+    settled = await eventually(
+        lambda: stub.GetMedia(media_pb.GetMediaRequest(media_id=media.id), metadata=owner.auth),
+        lambda reply: reply.media.status != media_pb.MEDIA_STATUS_PROCESSING,
+    )
+    return settled.media
+
+
+async def test_posts_attach_only_the_authors_ready_media(stack: Stack) -> None:
+    author, other = await account(stack), await account(stack)
+    image = await upload_image(stack, author)
+    assert image.status == media_pb.MEDIA_STATUS_READY
+    post = await publish(stack, author, "", media_ids=[image.id])  # media alone needs no text
+    assert [m.id for m in post.media] == [image.id] and post.text == ""
+    batch = await posts(stack).BatchGetPosts(pb.BatchGetPostsRequest(post_ids=[post.id]))
+    assert [m.id for m in batch.posts[0].media] == [image.id]
+    # Someone else's media, or media that does not exist, is refused naming the field.
+    for media_ids in ([image.id], [999_999_999]):
+        err = await rpc_error(publish(stack, other, "चोरी की तस्वीर", media_ids=media_ids))
+        assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and "media_ids" in field_violations(err)
 
 
 async def test_batch_get_keeps_order_and_drops_unknown(stack: Stack) -> None:
