@@ -141,6 +141,7 @@ def _named_processes(data_dir: Path) -> dict[int, str]:
 @click.option(
     "--baseline/--no-baseline", default=True, show_default=True, help="Also load the bare Starlette+gRPC floor."
 )
+@click.option("--baseline-rates", default=None, help="Offered req/s for the baseline [the same as --rates].")
 @click.option("--baseline-port", type=int, default=8091, show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Results folder [<data-dir>/bench].")
 @click.option("--plot/--no-plot", default=True, show_default=True, help="Write the latency-throughput PNG.")
@@ -162,6 +163,7 @@ def bench(
     max_users: int,
     connections: int,
     baseline: bool,
+    baseline_rates: str | None,
     baseline_port: int,
     out: Path | None,
     plot: bool,
@@ -180,8 +182,9 @@ def bench(
     runtime = find_runtime(data_dir, need_backends=False)
     url = (url or runtime.gateway_url()).rstrip("/")
     rate_list = [float(r) for r in rates.split(",") if r.strip()]
-    if not rate_list or min(rate_list) <= 0:
-        raise click.UsageError("--rates needs positive numbers")
+    base_list = [float(r) for r in (baseline_rates or rates).split(",") if r.strip()]
+    if not rate_list or not base_list or min(rate_list + base_list) <= 0:
+        raise click.UsageError("--rates and --baseline-rates need positive numbers")
     if warmup >= duration:
         raise click.UsageError("--warmup must be shorter than --duration")
     _wait_healthy(url, seconds=10)
@@ -191,7 +194,7 @@ def bench(
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     named = _named_processes(data_dir)
     scan_koo = not named  # no koo up of ours: count every `koo serve` process
-    total_runs = len(rate_list) * (len(workloads) + (1 if baseline else 0))
+    total_runs = len(rate_list) * len(workloads) + (len(base_list) if baseline else 0)
     ttl = int(total_runs * (duration + 10) + 3600)
 
     with tempfile.TemporaryDirectory(prefix="koo-bench-") as tmp:
@@ -204,8 +207,8 @@ def bench(
         click.echo(f"acting as {sampled} users of graph {graph_name}; {total_runs} runs of {duration:.0f}s")
         runs: list[dict[str, Any]] = []
 
-        def sweep(kind: str, name: str, target: str) -> None:
-            for rate in rate_list:
+        def sweep(kind: str, name: str, target: str, rates_: list[float]) -> None:
+            for rate in rates_:
                 spec = RunSpec(
                     url=target,
                     workload=name,
@@ -230,7 +233,7 @@ def bench(
                 )
 
         for name in workloads:
-            sweep("koo", name, url)
+            sweep("koo", name, url, rate_list)
         baseline_proc = None
         if baseline:
             baseline_proc = start_baseline(baseline_port, runtime.settings.user_addr)
@@ -238,7 +241,7 @@ def bench(
                 base_url = f"http://127.0.0.1:{baseline_port}"
                 _wait_healthy(base_url, seconds=20)
                 named[baseline_proc.pid] = "baseline"
-                sweep("baseline", "baseline", base_url)
+                sweep("baseline", "baseline", base_url, base_list)
             finally:
                 baseline_proc.terminate()
                 try:
@@ -264,6 +267,7 @@ def bench(
         "graph": graph_name,
         "users_sampled": sampled,
         "rates": rate_list,
+        "baseline_rates": base_list if baseline else [],
         "duration_s": duration,
         "warmup_s": warmup,
         "machine": _machine(),
