@@ -93,7 +93,16 @@ async def timeline_bytes(redis_url: str, user_ids: list[int]) -> dict[str, float
 
 
 def run_step(
-    *, data_dir: Path, users: int, ppu: float, rate: float, duration: float, out: Path, redis_url: str, search: int
+    *,
+    data_dir: Path,
+    users: int,
+    ppu: float,
+    active: int,
+    rate: float,
+    duration: float,
+    out: Path,
+    redis_url: str,
+    search: int,
 ) -> dict[str, Any]:
     started = time.monotonic()
     seed_out = koo(
@@ -106,6 +115,8 @@ def run_step(
         f"{ppu:g}",
         "--search-posts",
         str(search),
+        "--active-users",
+        str(active),
         "--no-progress",
         "--data-dir",
         str(data_dir),
@@ -165,6 +176,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=100_000)
     parser.add_argument("--posts-per-user", default="1,10,100")
+    parser.add_argument("--active-users", type=int, default=20_000, help="home timelines built in Redis")
     parser.add_argument("--rate", type=float, default=200)
     parser.add_argument("--duration", type=float, default=30)
     parser.add_argument("--search-posts", type=int, default=0, help="posts indexed for search at each step")
@@ -203,6 +215,7 @@ def main() -> None:
                     data_dir=Path(tmp) / "data",
                     users=args.users,
                     ppu=ppu,
+                    active=args.active_users,
                     rate=args.rate,
                     duration=args.duration,
                     out=args.out,
