@@ -194,6 +194,9 @@ def bench(
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     named = _named_processes(data_dir)
     scan_koo = not named  # no koo up of ours: count every `koo serve` process
+    from koo_cli.benchkit.procs import find_backends
+
+    backends = find_backends(runtime.database_url, runtime.redis_url)
     total_runs = len(rate_list) * len(workloads) + (len(base_list) if baseline else 0)
     ttl = int(total_runs * (duration + 10) + 3600)
 
@@ -220,7 +223,7 @@ def bench(
                     connections=connections,
                 )
                 try:
-                    result = run_wrk(spec, named, scan_koo=scan_koo)
+                    result = run_wrk(spec, named, scan_koo=scan_koo, backends=backends)
                 except RuntimeError as exc:
                     raise click.ClickException(str(exc)) from None
                 runs.append(result)

@@ -119,7 +119,7 @@ def analyse(raw: dict[str, Any], spec: RunSpec) -> dict[str, Any]:
     }
 
 
-def run_wrk(spec: RunSpec, named: dict[int, str], *, scan_koo: bool) -> dict[str, Any]:
+def run_wrk(spec: RunSpec, named: dict[int, str], *, scan_koo: bool, backends: procs.Backends) -> dict[str, Any]:
     """One run at one rate: wrk's figures, plus CPU seconds per process over the run."""
     conns = spec.connections or connections_for(spec.rate)
     spec = RunSpec(**{**spec.__dict__, "connections": conns})
@@ -145,7 +145,7 @@ def run_wrk(spec: RunSpec, named: dict[int, str], *, scan_koo: bool) -> dict[str
         spec.kind,
         str(conns),
     ]
-    before = procs.snapshot(named, scan_koo=scan_koo)
+    before = procs.snapshot(named, scan_koo=scan_koo, backends=backends)
     started = time.monotonic()
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout is not None and proc.stderr is not None
@@ -154,7 +154,7 @@ def run_wrk(spec: RunSpec, named: dict[int, str], *, scan_koo: bool) -> dict[str
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     wall = time.monotonic() - started
-    after = procs.snapshot(named, scan_koo=scan_koo)
+    after = procs.snapshot(named, scan_koo=scan_koo, backends=backends)
     wrk_cpu = usage.ru_utime + usage.ru_stime
     line = next((x for x in out.splitlines() if x.startswith("KOO_RESULT ")), None)
     if proc.returncode != 0 or line is None:

@@ -5,11 +5,44 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import psutil
 
 
-def _label(proc: psutil.Process, named: dict[int, str], *, scan_koo: bool) -> str | None:
+@dataclass(frozen=True)
+class Backends:
+    """Which PostgreSQL and Redis processes are the platform's (others may share the machine)."""
+
+    postmaster: int | None = None  # its server: the postmaster and its children; None = every postgres
+    redis_hint: str = ""  # text in the platform's redis-server command line ("" = every redis-server)
+
+
+def find_backends(database_url: str, redis_url: str) -> Backends:
+    """The embedded servers `koo up` started (by data folder / socket); external ones match loosely."""
+    from urllib.parse import parse_qs, urlsplit
+
+    postmaster = None
+    socket_dir = parse_qs(urlsplit(database_url).query).get("host", [""])[0]
+    port = urlsplit(database_url).port
+    for proc in psutil.process_iter(["name", "cmdline", "ppid"]):
+        with contextlib.suppress(psutil.Error):
+            if not (proc.info["name"] or "").startswith("postgres"):
+                continue
+            cmd = " ".join(proc.info["cmdline"] or [])
+            if " -D " not in f" {cmd} ":
+                continue
+            data_dir = cmd.split(" -D ", 1)[1].split()[0] if " -D " in cmd else ""
+            if (socket_dir and data_dir and Path(socket_dir).resolve() == Path(data_dir).resolve()) or (
+                not socket_dir and port and f"-p {port}" in cmd
+            ):
+                postmaster = proc.pid
+    parts = urlsplit(redis_url)
+    hint = parts.path if parts.scheme == "unix" else (f":{parts.port}" if parts.port else "")
+    return Backends(postmaster=postmaster, redis_hint=hint)
+
+
+def _label(proc: psutil.Process, named: dict[int, str], *, scan_koo: bool, backends: Backends) -> str | None:
     if proc.pid in named:
         return named[proc.pid]
     try:
@@ -18,9 +51,11 @@ def _label(proc: psutil.Process, named: dict[int, str], *, scan_koo: bool) -> st
     except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
         return None
     if name.startswith("postgres") or name == "postmaster":
-        return "postgres"
+        if backends.postmaster is None or proc.pid == backends.postmaster or proc.ppid() == backends.postmaster:
+            return "postgres"
+        return None
     if name.startswith("redis-server"):
-        return "redis"
+        return "redis" if backends.redis_hint in " ".join(cmdline) else None
     joined = " ".join(cmdline)
     if not scan_koo:
         return None
@@ -35,12 +70,12 @@ class CpuSnapshot:
     machine_busy: float = 0.0
 
 
-def snapshot(named: dict[int, str], *, scan_koo: bool) -> CpuSnapshot:
+def snapshot(named: dict[int, str], *, scan_koo: bool, backends: Backends) -> CpuSnapshot:
     """CPU time so far of the `named` processes, every PostgreSQL and Redis process, and (with
     `scan_koo`, when no `koo up` says which are its own) every `koo serve` process on the machine."""
     snap = CpuSnapshot()
     for proc in psutil.process_iter():
-        label = _label(proc, named, scan_koo=scan_koo)
+        label = _label(proc, named, scan_koo=scan_koo, backends=backends)
         if label is None:
             continue
         with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
