@@ -11,9 +11,10 @@ only letters, marks and digits), the words joined with AND, like plainto_tsquery
 Nothing the user typed is ever parsed as query syntax or SQL.
 
 Ranking: `ts_rank` (normalized by document length) over the newest `rank_window`
-matches (KOO_SEARCH_RANK_WINDOW, default 2,000: bounds the cost of common words), newer
-post (higher Snowflake id) first among equals; pages continue from the last (rank, id)
-(keyset, no OFFSET).
+matches (KOO_SEARCH_RANK_WINDOW, default 2,000), newer post (higher Snowflake id) first
+among equals; pages continue from the last (rank, id) (keyset, no OFFSET). The window
+bounds the ranking cost of common words; finding the matches still reads each one once,
+so past a few million posts a word in a tenth of them wants the Elasticsearch backend.
 """
 
 from __future__ import annotations
@@ -237,25 +238,29 @@ class PostgresSearch:
             filters += " AND NOT (p.author_id = ANY(:excluded))"
             params["excluded"] = sorted(query.exclude_author_ids)
         # Relevance is ranked over the newest `rank_window` matches, not all of them:
-        # ts_rank reads every candidate's document, so a word in 10% of a million posts
-        # would cost 100k rank computations per page. The newest matches are found by
-        # id alone (a common word: walking the primary key backwards; a rarer one: the
-        # GIN index, then a top-N sort of ids; the planner picks, the tsquery being a
-        # plan-time constant), then only those documents are read and ranked. A search
-        # thus reaches at most `rank_window` posts, always the most recent ones.
+        # ts_rank reads and scores every candidate, so a word in 10% of a million posts
+        # would cost 100k rank computations per page. Candidates come from the GIN index
+        # (a bitmap heap scan reads each match once, taking its id and document), the
+        # newest `rank_window` are kept (a bounded top-N sort), and only those are ranked.
+        # The plan is pinned on purpose: left alone, the planner walks the primary key
+        # backwards for any word it deems common, and reads most of the table for words
+        # in 1-5% of posts (measured 5-10x slower than the bitmap there; see
+        # docs/performance.md). A search thus reaches at most `rank_window` posts, the
+        # most recent ones.
         params["window"] = self.rank_window
         match = tsquery_sql(query.words, prefix=False, params=params, keys_only=True)
-        score = f"ts_rank(d.document, {tsq}, :norm)"
-        keyset = _keyset(query.after, score=score, id_col="d.post_id", params=params)
-        async with self.engine.connect() as db:
+        score = f"ts_rank(c.document, {tsq}, :norm)"
+        keyset = _keyset(query.after, score=score, id_col="c.post_id", params=params)
+        async with self.engine.begin() as db:
+            await db.execute(text("SET LOCAL enable_seqscan = off"))
             rows = await db.execute(
                 text(
-                    f"SELECT d.post_id AS id, {score} AS score FROM ("
-                    f"SELECT p.post_id FROM {SCHEMA}.posts p "
+                    f"SELECT c.post_id AS id, {score} AS score FROM ("
+                    f"SELECT p.post_id, p.document FROM {SCHEMA}.posts p "
                     f"WHERE NOT p.deleted AND p.document @@ ({match}){filters} "
-                    "ORDER BY p.post_id DESC LIMIT :window) c "
-                    f"JOIN {SCHEMA}.posts d ON d.post_id = c.post_id "
-                    f"WHERE true{keyset} ORDER BY score DESC, d.post_id DESC LIMIT :n"
+                    # `+ 0`: no ordered walk of the primary key (see above)
+                    "ORDER BY p.post_id + 0 DESC LIMIT :window) c "
+                    f"WHERE true{keyset} ORDER BY score DESC, c.post_id DESC LIMIT :n"
                 ),
                 params,
             )
