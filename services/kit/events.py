@@ -12,6 +12,7 @@ idempotent.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -128,11 +129,15 @@ async def run_relay(engine: AsyncEngine, redis: Redis, *, schema: str, idle_wait
             published = await relay_once(engine, redis, schema=schema)
             backoff = 0.1
             if published == 0:
-                async for _ in listener.notifies(timeout=idle_wait, stop_after=1):
-                    pass
+                # aclosing: a cancelled wait must close the generator before the
+                # connection, or closing the connection waits on it forever.
+                async with contextlib.aclosing(listener.notifies(timeout=idle_wait, stop_after=1)) as wakeups:
+                    async for _ in wakeups:
+                        pass
         except asyncio.CancelledError:
             if listener is not None:
-                await listener.close()
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(listener.close(), 2)
             raise
         except Exception as exc:  # noqa: BLE001 - any backend failure: keep rows, retry later
             log.warning("outbox relay for %s waiting: %s", schema, exc)
