@@ -14,7 +14,7 @@ def _ids_in_process(worker_id: int, count: int, out: multiprocessing.Queue[list[
     out.put([gen.next_id() for _ in range(count)])
 
 
-def test_ids_increase_and_are_unique_across_concurrent_tasks() -> None:
+async def test_ids_increase_and_are_unique_across_concurrent_tasks() -> None:
     gen = Snowflake(7)
 
     async def take(n: int) -> list[int]:
@@ -24,10 +24,7 @@ def test_ids_increase_and_are_unique_across_concurrent_tasks() -> None:
             await asyncio.sleep(0)
         return got
 
-    async def main() -> list[list[int]]:
-        return await asyncio.gather(*(take(2000) for _ in range(10)))
-
-    batches = asyncio.run(main())
+    batches = await asyncio.gather(*(take(2000) for _ in range(10)))
     for batch in batches:
         assert batch == sorted(batch)
     every = [i for b in batches for i in b]
