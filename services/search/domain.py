@@ -3,7 +3,9 @@
 Paging is keyset, never OFFSET: the page token holds the last hit's (score, id) and
 a fingerprint of the search it belongs to. Scores depend only on the document and the
 query (ts_rank uses no corpus statistics; Elasticsearch pages share shard copies), so
-the next page starts exactly after the last hit seen, however deep the reader goes.
+the next page starts exactly after the last hit seen, however deep the reader goes: no
+hit is shown twice. (The PostgreSQL backend ranks the newest KOO_SEARCH_RANK_WINDOW
+matches; posts arriving while someone pages can push the oldest candidates out.)
 """
 
 from __future__ import annotations
