@@ -369,14 +369,16 @@ class BulkSeeder:
 
     async def _write_timelines(self) -> None:
         """The layout the feed service's rebuild writes (services/feed/timeline.py), many users per pipeline."""
+        from redis.asyncio import Redis
+
         from services.feed.keys import FeedKeys
         from services.feed.settings import FeedSettings
         from services.feed.timeline import READY, SENTINEL
-        from services.kit.redis_client import create_redis
 
         feed = FeedSettings()
         keys = FeedKeys()
-        redis = create_redis(self.rt.redis_url)
+        # Big pipelines: a longer socket timeout than the services' 5 s.
+        redis = Redis.from_url(self.rt.redis_url, socket_timeout=120, socket_connect_timeout=10)
         ids = self.user_ids
         entries = 0
         active = self.active()
@@ -398,8 +400,8 @@ class BulkSeeder:
                 pipe.zremrangebyrank(key, 1, -(feed.feed_timeline_cap + 1))
                 pipe.expire(key, feed.active_window_seconds)
                 entries += int(post_ids.size)
-                pending += 1
-                if pending >= 500:
+                pending += int(post_ids.size) + 1
+                if pending >= 50_000:  # entries per round trip: a few MB
                     await pipe.execute()
                     pending = 0
             if pending:
