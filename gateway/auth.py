@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,6 @@ log = logging.getLogger("koo.gateway")
 # Members of a public JWK worth publishing (never `d`, the private part).
 _PUBLIC_MEMBERS = ("kty", "crv", "x", "y", "n", "e", "kid", "alg", "use")
 _RELOAD_EVERY = 5.0
-_VERIFIED_CAPACITY = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +56,6 @@ class KeyRing:
         self._checked = 0.0
         self._verifier: TokenVerifier | None = None
         self._public: dict[str, Any] = {"keys": []}
-        self._verified: OrderedDict[str, tuple[Caller, int]] = OrderedDict()
         self.reload(force=True)
 
     def reload(self, *, force: bool = False) -> None:
@@ -80,7 +77,6 @@ class KeyRing:
             return
         self._mtime = mtime
         self._verifier = verifier
-        self._verified.clear()
         keys = [{k: v for k, v in entry.items() if k in _PUBLIC_MEMBERS} for entry in jwks.get("keys", [])]
         self._public = {"keys": keys}
 
@@ -92,22 +88,11 @@ class KeyRing:
         # A look at the file at most every few seconds picks up rotated keys, including a
         # new kid a token already carries; unknown kids cannot force more reads than that.
         self.reload()
-        # Verifying an EdDSA JWT costs far more than the rest of a request's gateway work,
-        # and an app sends the same token many times: a token already verified with the
-        # current keys is taken from memory until it expires. (Only verified tokens are
-        # kept, so garbage cannot fill it; a key change empties it.)
-        now = time.time()
-        known = self._verified.get(token)
-        if known is not None and known[1] > now:
-            self._verified.move_to_end(token)
-            return known[0]
+        # The verifier remembers tokens it already accepted (services.kit.auth), so the
+        # signature is checked once per token, not once per request.
         assert self._verifier is not None
         claims = self._verifier.verify(token)
-        caller = Caller(user_id=claims.user_id, session_id=claims.session_id, token=token)
-        self._verified[token] = (caller, claims.expires_at)
-        if len(self._verified) > _VERIFIED_CAPACITY:
-            self._verified.popitem(last=False)
-        return caller
+        return Caller(user_id=claims.user_id, session_id=claims.session_id, token=token)
 
 
 def bearer_token(header: str) -> str:

@@ -11,6 +11,7 @@ import json
 import os
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from services.kit.errors import Unauthenticated
 
 ALGORITHM = "EdDSA"
+VERIFIED_CAPACITY = 50_000  # tokens remembered per process (~10 MB at most)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,12 +47,28 @@ class TokenVerifier:
             raise ValueError("the JWKS holds no keys")
         self.issuer = issuer
         self.audience = audience
+        # Verifying an EdDSA signature costs ~1 ms, more than the rest of a typical call,
+        # and an app sends the same token for many calls: a token this verifier already
+        # accepted is taken from memory until it expires. Only verified tokens are kept,
+        # so garbage cannot fill it; new keys mean a new verifier and an empty memory.
+        self._verified: OrderedDict[str, Claims] = OrderedDict()
 
     @classmethod
     def from_file(cls, path: Path, *, issuer: str, audience: str) -> TokenVerifier:
         return cls(json.loads(path.read_text()), issuer=issuer, audience=audience)
 
     def verify(self, token: str) -> Claims:
+        known = self._verified.get(token)
+        if known is not None and known.expires_at > time.time():
+            self._verified.move_to_end(token)
+            return known
+        claims = self._verify_signed(token)
+        self._verified[token] = claims
+        if len(self._verified) > VERIFIED_CAPACITY:
+            self._verified.popitem(last=False)
+        return claims
+
+    def _verify_signed(self, token: str) -> Claims:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
