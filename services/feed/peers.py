@@ -136,7 +136,9 @@ class FeedPeers:
         for start in range(0, len(wanted), MAX_USER_BATCH):
             with upstream_errors("user"):
                 reply = await self._users.BatchGetUsers(
-                    user_pb.BatchGetUsersRequest(user_ids=wanted[start : start + MAX_USER_BATCH])
+                    user_pb.BatchGetUsersRequest(
+                        user_ids=wanted[start : start + MAX_USER_BATCH], skip_followed_by_me=True
+                    )
                 )
             counts.update({u.id: u.follower_count for u in reply.users})
         return counts

@@ -53,7 +53,9 @@ class Peers:
         for start in range(0, len(wanted), MAX_USER_BATCH):
             with upstream_errors("user"):
                 reply = await self._users.BatchGetUsers(
-                    user_pb.BatchGetUsersRequest(user_ids=wanted[start : start + MAX_USER_BATCH])
+                    user_pb.BatchGetUsersRequest(
+                        user_ids=wanted[start : start + MAX_USER_BATCH], skip_followed_by_me=True
+                    )
                 )
             for u in reply.users:
                 found[u.id] = Author(u.id, u.handle, u.display_name, u.verified, list(u.languages))

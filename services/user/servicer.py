@@ -108,6 +108,8 @@ class UserServicer(pb_grpc.UserServiceServicer):
         self, request: pb.BatchGetUsersRequest, context: ServicerContext
     ) -> pb.BatchGetUsersResponse:
         rows = await self.domain.batch_get(user_ids=list(request.user_ids))
+        if request.skip_followed_by_me:
+            return pb.BatchGetUsersResponse(users=[user_pb(r) for r in rows])
         return pb.BatchGetUsersResponse(users=await self._users_pb(rows))
 
     async def UpdateUser(self, request: pb.UpdateUserRequest, context: ServicerContext) -> pb.UpdateUserResponse:

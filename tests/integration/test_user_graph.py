@@ -152,3 +152,14 @@ async def test_resolve_handles_any_case(stack: Stack) -> None:
         pb.ResolveHandlesRequest(handles=[a.user.handle.upper(), "nobody_here", "@x"])
     )
     assert [u.id for u in found.users] == [a.id]
+
+
+async def test_batch_get_can_skip_the_followed_by_me_lookup(stack: Stack) -> None:
+    a, b = await new_account(stack.channel("user")), await new_account(stack.channel("user"))
+    await stub(stack).FollowUser(pb.FollowUserRequest(user_id=b.id), metadata=a.auth)
+    full = await stub(stack).BatchGetUsers(pb.BatchGetUsersRequest(user_ids=[b.id]), metadata=a.auth)
+    assert full.users[0].followed_by_me
+    names_only = await stub(stack).BatchGetUsers(
+        pb.BatchGetUsersRequest(user_ids=[b.id], skip_followed_by_me=True), metadata=a.auth
+    )
+    assert not names_only.users[0].followed_by_me and names_only.users[0].follower_count == 1

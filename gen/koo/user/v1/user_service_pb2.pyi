@@ -407,6 +407,11 @@ class BatchGetUsersRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     USER_IDS_FIELD_NUMBER: _builtins.int
+    SKIP_FOLLOWED_BY_ME_FIELD_NUMBER: _builtins.int
+    skip_followed_by_me: _builtins.bool
+    """Leave `followed_by_me` false and skip the lookup it costs: for callers that only
+    show names, such as the authors of a page of posts.
+    """
     @_builtins.property
     def user_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
         """Up to 500 ids."""
@@ -415,10 +420,11 @@ class BatchGetUsersRequest(_message.Message):
         self,
         *,
         user_ids: _abc.Iterable[_builtins.int] | None = ...,
+        skip_followed_by_me: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["user_ids", b"user_ids"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["skip_followed_by_me", b"skip_followed_by_me", "user_ids", b"user_ids"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
