@@ -22,7 +22,7 @@ class FeedSettings(KitSettings):
     # fetched while the current one is written (smaller pages overlap better).
     feed_follower_page: int = Field(default=2_000, ge=1, le=10_000)
     # How long a reader's social graph (follows, blocks, mutes) is cached.
-    feed_graph_cache_seconds: float = Field(default=10.0, ge=0)
+    feed_graph_cache_seconds: float = Field(default=120.0, ge=0)
     # How long a celebrity's recent posts are cached for read-time merging.
     feed_celebrity_cache_seconds: float = Field(default=30.0, ge=0)
     # Trending hashtags: the sliding window, and how long a computed ranking is reused.
