@@ -10,17 +10,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Sequence
-from typing import Any
 
+from koo.events.v1 import events_pb2 as events_pb
 from services.feed.domain import Feed
 from services.kit.events import Event
 
 log = logging.getLogger("koo.feed.fanout")
 
 
-def _int(data: dict[str, Any], key: str) -> int:
-    value = data.get(key) or 0
-    return int(value)
+PostEvent = events_pb.PostCreated | events_pb.PostDeleted
+
+
+def _post_events(events: list[Event]) -> list[PostEvent]:
+    return [e.payload for e in events if isinstance(e.payload, PostEvent)]
 
 
 class Fanout:
@@ -32,55 +34,43 @@ class Fanout:
     # Topic "post" ---------------------------------------------------------------------
 
     async def handle_post_events(self, events: list[Event]) -> None:
-        authors = [
-            _int(e.data, "author_id")
-            for e in events
-            if e.event_type in ("post.created", "post.deleted") and not e.data.get("reply_to_id")
-        ]
+        posts = _post_events(events)
+        authors = [p.author_id for p in posts if not p.reply_to_id]
 
         async def own_effects() -> None:
-            for event in events:
-                await self._own_effects(event)
+            for post in posts:
+                await self._own_effects(post)
 
         # The follower counts (celebrity or not) are looked up while trends and the
         # author's own timeline are written: fewer round trips on the fanout's critical path.
         counts, _ = await asyncio.gather(self._follower_counts(authors), own_effects())
-        for event in events:
-            if event.data.get("reply_to_id"):
+        for post in posts:
+            if post.reply_to_id:
                 continue  # home timelines show top-level posts and re-koos
-            if event.event_type == "post.created":
-                await self.post_created(event, counts)
-            elif event.event_type == "post.deleted":
-                await self.post_deleted(event, counts)
+            if isinstance(post, events_pb.PostCreated):
+                await self.post_created(post, counts)
+            else:
+                await self.post_deleted(post, counts)
 
     async def _follower_counts(self, authors: list[int]) -> dict[int, int]:
         return await self.feed.peers.follower_counts(authors) if authors else {}
 
-    async def _own_effects(self, event: Event) -> None:
+    async def _own_effects(self, post: PostEvent) -> None:
         """Trends, and the author's own timeline."""
-        data = event.data
-        if event.event_type not in ("post.created", "post.deleted"):
-            return
-        created = event.event_type == "post.created"
-        post_id, author_id = _int(data, "post_id"), _int(data, "author_id")
+        created = isinstance(post, events_pb.PostCreated)
         await self.feed.trends.count(
-            post_id=post_id,
-            language=str(data.get("language") or ""),
-            hashtags=data.get("hashtags") or [],
-            delta=1 if created else -1,
+            post_id=post.post_id, language=post.language, hashtags=list(post.hashtags), delta=1 if created else -1
         )
-        if data.get("reply_to_id"):
+        if post.reply_to_id:
             return
         if created:
-            await self.feed.timelines.push([author_id], post_id)
+            await self.feed.timelines.push([post.author_id], post.post_id)
         else:
-            await self.feed.timelines.drop(author_id, [post_id])
+            await self.feed.timelines.drop(post.author_id, [post.post_id])
 
-    async def post_created(self, event: Event, counts: dict[int, int]) -> None:
+    async def post_created(self, post: events_pb.PostCreated, counts: dict[int, int]) -> None:
         """Fan a top-level post or re-koo out to the author's active followers."""
-        data = event.data
-        post_id, author_id = _int(data, "post_id"), _int(data, "author_id")
-        language = str(data.get("language") or "")
+        post_id, author_id, language = post.post_id, post.author_id, post.language
         if self.feed.is_celebrity(counts.get(author_id, 0)):
             await self.feed.forget_celebrity(author_id)  # readers merge it from the source
             return
@@ -100,10 +90,9 @@ class Fanout:
         finally:
             upcoming.cancel()
 
-    async def post_deleted(self, event: Event, counts: dict[int, int]) -> None:
+    async def post_deleted(self, post: events_pb.PostDeleted, counts: dict[int, int]) -> None:
         """Take a deleted post out of every timeline it was fanned into."""
-        data = event.data
-        post_id, author_id = _int(data, "post_id"), _int(data, "author_id")
+        post_id, author_id = post.post_id, post.author_id
         await self.feed.forget_celebrity(author_id)
         if self.feed.is_celebrity(counts.get(author_id, 0)):
             return  # never fanned out; reads drop what BatchGetPosts no longer returns
@@ -116,24 +105,22 @@ class Fanout:
 
     async def handle_user_events(self, events: list[Event]) -> None:
         for event in events:
-            data = event.data
-            kind = event.event_type
-            if kind == "user.created":
-                await self.feed.timelines.start_empty(_int(data, "user_id"))
-            elif kind in ("follow.created", "follow.updated"):
-                await self.followed(_int(data, "follower_id"), _int(data, "followee_id"), data.get("languages") or [])
-            elif kind == "follow.deleted":
-                follower, followee = _int(data, "follower_id"), _int(data, "followee_id")
-                await self.feed.peers.forget_graphs([follower])
-                await self._remove_author(follower, followee)
-            elif kind == "block.created":
-                blocker, blocked = _int(data, "blocker_id"), _int(data, "blocked_id")
-                await self.feed.peers.forget_graphs([blocker, blocked])
-                await self._remove_author(blocker, blocked)
-                await self._remove_author(blocked, blocker)
-            elif kind in ("block.deleted", "mute.created", "mute.deleted"):
-                users = [_int(data, k) for k in ("blocker_id", "blocked_id", "muter_id", "muted_id") if k in data]
-                await self.feed.peers.forget_graphs(users)
+            match event.payload:
+                case events_pb.UserCreated(user=user):
+                    await self.feed.timelines.start_empty(user.user_id)
+                case events_pb.FollowCreated(follow=follow) | events_pb.FollowUpdated(follow=follow):
+                    await self.followed(follow.follower_id, follow.followee_id, list(follow.languages))
+                case events_pb.FollowDeleted(follow=follow):
+                    await self.feed.peers.forget_graphs([follow.follower_id])
+                    await self._remove_author(follow.follower_id, follow.followee_id)
+                case events_pb.BlockCreated(block=block):
+                    await self.feed.peers.forget_graphs([block.blocker_id, block.blocked_id])
+                    await self._remove_author(block.blocker_id, block.blocked_id)
+                    await self._remove_author(block.blocked_id, block.blocker_id)
+                case events_pb.BlockDeleted(block=block):
+                    await self.feed.peers.forget_graphs([block.blocker_id, block.blocked_id])
+                case events_pb.MuteCreated(mute=mute) | events_pb.MuteDeleted(mute=mute):
+                    await self.feed.peers.forget_graphs([mute.muter_id, mute.muted_id])
 
     async def followed(self, follower: int, followee: int, languages: Sequence[str]) -> None:
         """Backfill the followee's recent posts (in the follow's languages)."""

@@ -7,6 +7,11 @@ returns. Consumers read with consumer groups, acknowledge after the effect, recl
 messages stuck with a dead consumer (XAUTOCLAIM) and park poison messages in a
 dead-letter stream after `max_deliveries`. Delivery is at-least-once: handlers must be
 idempotent.
+
+Events are typed: each is a message of protos/koo/events/v1/events.proto, published as a
+serialized `koo.events.v1.Envelope` in the stream field `envelope` (see event_types.py).
+Entries written before that (fields `id`, `type`, `data` as JSON) and outbox rows without
+an envelope are still read and turned into the same typed messages.
 """
 
 from __future__ import annotations
@@ -19,13 +24,19 @@ import os
 import socket
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
+from google.protobuf.message import DecodeError, Message
+from opentelemetry import propagate
 from redis.asyncio import Redis
 from redis.exceptions import RedisError, ResponseError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+from koo.events.v1 import events_pb2
+from services.kit.event_types import UndecodableEvent, from_legacy, kind_of, payload_of, wrap
 
 log = logging.getLogger("koo.events")
 
@@ -53,29 +64,60 @@ def notify_channel(schema: str) -> str:
     return f"{schema}_outbox"
 
 
-async def add_event(
-    db: AsyncSession | AsyncConnection, *, schema: str, topic: str, event_type: str, payload: dict[str, Any]
-) -> None:
-    """Record an event in the same transaction as the write it describes.
+# Added to OUTBOX_DDL's table by each publishing service's migration: typed events keep
+# their serialized Envelope in `envelope`; `payload` stays only for rows written before.
+OUTBOX_ENVELOPE_DDL = "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS envelope BYTEA, ALTER COLUMN payload DROP NOT NULL"
 
-    The NOTIFY is delivered only when the transaction commits, so the relay wakes exactly
-    when there is something to publish instead of polling.
+
+async def add_event(db: AsyncSession | AsyncConnection, *, schema: str, event: Message) -> None:
+    """Record `event` (a koo.events.v1 payload message) in the same transaction as its write.
+
+    The envelope carries the caller's trace context, so a consumer's work can join the
+    request's trace. The NOTIFY is delivered only when the transaction commits, so the
+    relay wakes exactly when there is something to publish instead of polling.
     """
+    kind = kind_of(event)
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    envelope = wrap(
+        event,
+        time=datetime.now(UTC),
+        traceparent=carrier.get("traceparent", ""),
+        tracestate=carrier.get("tracestate", ""),
+    )
     await db.execute(
-        text(f'INSERT INTO "{schema}".outbox (topic, event_type, payload) VALUES (:t, :e, CAST(:p AS jsonb))'),
-        {"t": topic, "e": event_type, "p": json.dumps(payload, ensure_ascii=False)},
+        text(f'INSERT INTO "{schema}".outbox (topic, event_type, envelope) VALUES (:t, :e, :v)'),
+        {"t": kind.topic, "e": kind.event_type, "v": envelope.SerializeToString()},
     )
     await db.execute(text("SELECT pg_notify(:c, '')"), {"c": notify_channel(schema)})
 
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """One event as a consumer sees it."""
+    """One event as a consumer sees it.
 
-    event_id: str
-    event_type: str
-    data: dict[str, Any]
+    Handlers switch on the payload's class, e.g. `match event.payload: case PostCreated():`;
+    `payload` is None for an event type added to the protos after this code was built.
+    """
+
+    envelope: events_pb2.Envelope
     message_id: str
+
+    @property
+    def event_id(self) -> str:
+        return self.envelope.id
+
+    @property
+    def event_type(self) -> str:
+        return self.envelope.type
+
+    @property
+    def payload(self) -> Message | None:
+        return payload_of(self.envelope)
+
+    def fields(self) -> dict[str, bytes]:
+        """The stream entry that carries this event (e.g. to park it in a dead-letter stream)."""
+        return {"envelope": self.envelope.SerializeToString()}
 
 
 async def relay_once(engine: AsyncEngine, redis: Redis, *, schema: str, batch: int = 500) -> int:
@@ -84,7 +126,7 @@ async def relay_once(engine: AsyncEngine, redis: Redis, *, schema: str, batch: i
         rows = (
             await conn.execute(
                 text(
-                    f'SELECT id, topic, event_type, payload FROM "{schema}".outbox '
+                    f'SELECT id, topic, event_type, payload, envelope, created_at FROM "{schema}".outbox '
                     "ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED"
                 ),
                 {"n": batch},
@@ -94,13 +136,11 @@ async def relay_once(engine: AsyncEngine, redis: Redis, *, schema: str, batch: i
             return 0
         pipe = redis.pipeline(transaction=False)
         for row in rows:
+            envelope = _outbox_envelope(row)
+            envelope.id = f"{schema}:{row.id}"
             pipe.xadd(
                 stream_name(row.topic),
-                {
-                    "id": f"{schema}:{row.id}",
-                    "type": row.event_type,
-                    "data": json.dumps(row.payload, ensure_ascii=False),
-                },
+                {"envelope": envelope.SerializeToString()},
                 maxlen=STREAM_MAXLEN,
                 approximate=True,
             )
@@ -112,6 +152,16 @@ async def relay_once(engine: AsyncEngine, redis: Redis, *, schema: str, batch: i
             {"ids": [row.id for row in rows]},
         )
     return len(rows)
+
+
+def _outbox_envelope(row: Any) -> events_pb2.Envelope:
+    if row.envelope is not None:
+        return events_pb2.Envelope.FromString(bytes(row.envelope))
+    # A row written before events were typed: its JSON payload becomes the typed message.
+    payload = from_legacy(row.event_type, row.payload)
+    if payload is None:
+        return events_pb2.Envelope(type=row.event_type)
+    return wrap(payload, time=row.created_at)
 
 
 async def run_relay(engine: AsyncEngine, redis: Redis, *, schema: str, idle_wait: float = 1.0) -> None:
@@ -233,7 +283,7 @@ class StreamConsumer:
         return handled
 
     async def _handle(self, messages: list[Any]) -> int:
-        events = [_event(mid, fields) for mid, fields in messages if fields]
+        events = [decode_entry(mid, fields) for mid, fields in messages if fields]
         # Messages trimmed away while pending come back without fields: just ack them.
         gone = [mid for mid, fields in messages if not fields]
         if gone:
@@ -267,10 +317,7 @@ class StreamConsumer:
         deliveries = int(pending[0]["times_delivered"]) if pending else self.max_deliveries
         if deliveries >= self.max_deliveries:
             log.error("parking poison event %s (%s) in %s", event.event_id, event.event_type, self.dead_letter)
-            await self.redis.xadd(
-                self.dead_letter,
-                {"id": event.event_id, "type": event.event_type, "data": json.dumps(event.data, ensure_ascii=False)},
-            )
+            await self.redis.xadd(self.dead_letter, event.fields())  # type: ignore[arg-type]
             await self.redis.xack(self.stream, self.group, event.message_id)
         else:
             log.warning("event %s failed (delivery %d); it will be retried", event.event_id, deliveries)
@@ -280,11 +327,27 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def _event(message_id: Any, fields: dict[Any, Any]) -> Event:
-    decoded = {_text(k): _text(v) for k, v in fields.items()}
-    return Event(
-        event_id=decoded.get("id", ""),
-        event_type=decoded.get("type", ""),
-        data=json.loads(decoded.get("data", "{}")),
-        message_id=_text(message_id),
-    )
+def decode_entry(message_id: Any, fields: dict[Any, Any]) -> Event:
+    """Decode a stream entry: an `envelope`, or the JSON fields written before events were typed."""
+    raw = {_text(k): v for k, v in fields.items()}
+    try:
+        if "envelope" in raw:
+            envelope = events_pb2.Envelope.FromString(raw["envelope"])
+        else:
+            envelope = _legacy_envelope(raw, _text(message_id))
+    except (DecodeError, ValueError, TypeError) as exc:
+        raise UndecodableEvent(f"stream entry {_text(message_id)} is not an event: {exc}") from exc
+    return Event(envelope=envelope, message_id=_text(message_id))
+
+
+def _legacy_envelope(raw: dict[str, Any], message_id: str) -> events_pb2.Envelope:
+    event_type = _text(raw.get("type", b""))
+    payload = from_legacy(event_type, json.loads(raw.get("data", b"{}")))
+    if payload is None:
+        envelope = events_pb2.Envelope(type=event_type)
+    else:
+        # The entry's stream id starts with the milliseconds at which the relay added it.
+        added_ms = int(message_id.partition("-")[0])
+        envelope = wrap(payload, time=datetime.fromtimestamp(added_ms / 1000, UTC))
+    envelope.id = _text(raw.get("id", b""))
+    return envelope

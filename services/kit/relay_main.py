@@ -1,4 +1,4 @@
-"""`koo serve outbox-relay`: publishes every service schema's outbox to Redis Streams.
+"""`koo serve outbox-relay`: publishes the outbox of every service that has events to Redis Streams.
 
 Each service process also relays its own outbox; this standalone relay lets production
 scale publishing apart from serving (relays lock rows with SKIP LOCKED, so several run
@@ -11,6 +11,7 @@ import asyncio
 
 import grpc
 
+from services.kit.event_types import event_topics
 from services.kit.events import run_relay
 from services.kit.migrations import SERVICE_SCHEMAS
 from services.kit.server import Register, Resources, run_service
@@ -22,7 +23,8 @@ SETTINGS_CLASS = KitSettings
 def make_register(settings: KitSettings) -> Register:
     async def register(server: grpc.aio.Server, res: Resources) -> list[str]:
         assert res.engine is not None and res.redis is not None, "the relay needs PostgreSQL and Redis"
-        for schema in SERVICE_SCHEMAS.values():
+        for topic in event_topics():  # a topic is named after the service that publishes it
+            schema = SERVICE_SCHEMAS[topic]
             res.spawn(run_relay(res.engine, res.redis, schema=schema), name=f"relay-{schema}")
         return []
 

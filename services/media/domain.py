@@ -13,6 +13,7 @@ from typing import BinaryIO
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from koo.events.v1 import events_pb2 as events_pb
 from services.kit.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.kit.events import add_event
 from services.kit.ids import Snowflake
@@ -20,6 +21,7 @@ from services.media import av, images, store
 from services.media.guard import UploadGuard
 from services.media.limits import (
     AUDIO_MAX_BYTES,
+    KIND_PROTO,
     MAX_DURATION_MS,
     MAX_REQUEST_ID,
     Kind,
@@ -198,13 +200,8 @@ class MediaDomain:
             row = await store.insert_media(db, media=new)
             if row is not None:
                 # Same transaction as the row: the worker hears of every item, and only of real ones.
-                await add_event(
-                    db,
-                    schema=store.SCHEMA,
-                    topic="media",
-                    event_type="media.uploaded",
-                    payload={"media_id": media_id, "owner_id": owner_id, "kind": str(kind)},
-                )
+                uploaded = events_pb.MediaUploaded(media_id=media_id, owner_id=owner_id, kind=KIND_PROTO[kind])
+                await add_event(db, schema=store.SCHEMA, event=uploaded)
         if row is None:
             return await self._lost_race(owner_id, request_id, [source_key])
         return row

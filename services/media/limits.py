@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from koo.media.v1 import media_service_pb2 as media_pb
+
 MB = 1024 * 1024
 
 IMAGE_MAX_BYTES = 10 * MB
@@ -30,6 +32,13 @@ class Kind(StrEnum):
     IMAGE = "image"
     AUDIO = "audio"
     VIDEO = "video"
+
+
+KIND_PROTO = {
+    Kind.IMAGE: media_pb.MEDIA_KIND_IMAGE,
+    Kind.AUDIO: media_pb.MEDIA_KIND_AUDIO,
+    Kind.VIDEO: media_pb.MEDIA_KIND_VIDEO,
+}
 
 
 class Status(StrEnum):

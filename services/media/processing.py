@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from koo.events.v1 import events_pb2 as events_pb
 from services.kit.events import Event
 from services.media import av, store
 from services.media.images import THUMBNAIL_MAX_SIDE
@@ -70,8 +71,8 @@ class MediaProcessor:
     async def handle(self, events: list[Event]) -> None:
         """StreamConsumer handler for topic `media`."""
         for event in events:
-            if event.event_type == "media.uploaded":
-                await self.process(int(event.data["media_id"]))
+            if isinstance(event.payload, events_pb.MediaUploaded):
+                await self.process(event.payload.media_id)
 
     async def process(self, media_id: int) -> None:
         async with self.engine.begin() as db:

@@ -12,10 +12,9 @@ from koo.media.v1 import media_service_pb2_grpc as pb_grpc
 from services.kit.context import require_caller
 from services.kit.errors import InvalidArgument
 from services.media.domain import MediaDomain, UploadMeta
-from services.media.limits import Kind, Status
+from services.media.limits import KIND_PROTO, Status
 from services.media.store import MediaRow
 
-_KINDS = {Kind.IMAGE: pb.MEDIA_KIND_IMAGE, Kind.AUDIO: pb.MEDIA_KIND_AUDIO, Kind.VIDEO: pb.MEDIA_KIND_VIDEO}
 _STATUSES = {
     Status.PROCESSING: pb.MEDIA_STATUS_PROCESSING,
     Status.READY: pb.MEDIA_STATUS_READY,
@@ -38,7 +37,7 @@ def media_pb(row: MediaRow) -> pb.Media:
     return pb.Media(
         id=row.id,
         owner_id=row.owner_id,
-        kind=_KINDS[row.kind],
+        kind=KIND_PROTO[row.kind],
         status=_STATUSES[row.status],
         content_type=row.content_type,
         size_bytes=row.size_bytes,

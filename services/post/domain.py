@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from koo.events.v1 import events_pb2 as events_pb
 from koo.media.v1 import media_service_pb2 as media_pb
 from services.kit.errors import InvalidArgument, NotFound, PermissionDenied
 from services.kit.events import add_event
@@ -169,9 +170,7 @@ class PostDomain:
             else:
                 earlier = None
                 await self._count_child(db, row, delta=1, field=parent_field)
-                await add_event(
-                    db, schema=store.SCHEMA, topic="post", event_type="post.created", payload=_created_event(row)
-                )
+                await add_event(db, schema=store.SCHEMA, event=_created_event(row))
         if earlier is not None:
             return await self._earlier(earlier)
         assert row is not None
@@ -313,7 +312,7 @@ class PostDomain:
     async def _delete_locked(self, db: AsyncConnection, row: PostRow) -> None:
         await store.mark_deleted(db, post_id=row.id)
         await self._count_child(db, row, delta=-1, field="post_id")
-        await add_event(db, schema=store.SCHEMA, topic="post", event_type="post.deleted", payload=_deleted_event(row))
+        await add_event(db, schema=store.SCHEMA, event=_deleted_event(row))
 
     async def undo_repost(self, *, post_id: int, caller_id: int) -> PostView:
         check_post_id(post_id)
@@ -347,27 +346,27 @@ def _cursor_id(cursor: dict[str, Any]) -> int:
     return value
 
 
-def _created_event(row: PostRow) -> dict[str, Any]:
-    return {
-        "post_id": row.id,
-        "author_id": row.author_id,
-        "text": row.text,
-        "language": row.language,
-        "hashtags": row.hashtags,
-        "mention_ids": row.mention_ids,
-        "media_ids": row.media_ids,
-        "reply_to_id": row.reply_to_id,
-        "repost_of_id": row.repost_of_id,
-        "created_at_ms": int(row.created_at.timestamp() * 1000),
-    }
+def _created_event(row: PostRow) -> events_pb.PostCreated:
+    return events_pb.PostCreated(
+        post_id=row.id,
+        author_id=row.author_id,
+        text=row.text,
+        language=row.language,
+        hashtags=row.hashtags,
+        mention_ids=row.mention_ids,
+        media_ids=row.media_ids,
+        reply_to_id=row.reply_to_id or 0,
+        repost_of_id=row.repost_of_id or 0,
+        created_at_ms=int(row.created_at.timestamp() * 1000),
+    )
 
 
-def _deleted_event(row: PostRow) -> dict[str, Any]:
-    return {
-        "post_id": row.id,
-        "author_id": row.author_id,
-        "language": row.language,
-        "hashtags": row.hashtags,
-        "reply_to_id": row.reply_to_id,
-        "repost_of_id": row.repost_of_id,
-    }
+def _deleted_event(row: PostRow) -> events_pb.PostDeleted:
+    return events_pb.PostDeleted(
+        post_id=row.id,
+        author_id=row.author_id,
+        language=row.language,
+        hashtags=row.hashtags,
+        reply_to_id=row.reply_to_id or 0,
+        repost_of_id=row.repost_of_id or 0,
+    )

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 import grpc
 
+from koo.events.v1 import events_pb2 as events_pb
 from services.kit.events import Event, StreamConsumer
 from services.kit.server import Register, Resources, run_service
 from services.kit.settings import load_settings
@@ -25,17 +25,16 @@ from services.search.store import PostDoc, SearchBackend, UserDoc
 log = logging.getLogger("koo.search.indexer")
 
 SETTINGS_CLASS = SearchSettings
-_USER_DOC_EVENTS = frozenset({"user.created", "user.updated"})
 
 
-def post_doc(data: dict[str, Any]) -> PostDoc:
+def post_doc(post: events_pb.PostCreated) -> PostDoc:
     return PostDoc(
-        post_id=int(data["post_id"]),
-        author_id=int(data["author_id"]),
-        text=str(data.get("text") or ""),
-        language=str(data.get("language") or ""),
-        hashtags=tuple(str(t) for t in data.get("hashtags") or ()),
-        created_at_ms=int(data.get("created_at_ms") or 0),
+        post_id=post.post_id,
+        author_id=post.author_id,
+        text=post.text,
+        language=post.language,
+        hashtags=tuple(post.hashtags),
+        created_at_ms=post.created_at_ms,
     )
 
 
@@ -45,13 +44,12 @@ def stream_position(message_id: str) -> tuple[int, int]:
     return int(ms), int(seq or 0)
 
 
-def user_doc(event: Event) -> UserDoc:
-    data = event.data
+def user_doc(user: events_pb.UserProfile, message_id: str) -> UserDoc:
     return UserDoc(
-        user_id=int(data["user_id"]),
-        handle=str(data["handle"]),
-        display_name=str(data.get("display_name") or ""),
-        version=stream_position(event.message_id),
+        user_id=user.user_id,
+        handle=user.handle,
+        display_name=user.display_name,
+        version=stream_position(message_id),
     )
 
 
@@ -60,19 +58,23 @@ async def apply_post_events(backend: SearchBackend, events: list[Event]) -> None
     created: list[PostDoc] = []
     deleted: list[int] = []
     for event in events:
-        if event.event_type == "post.created":
-            doc = post_doc(event.data)
-            if doc.text.strip():  # a plain re-koo has no words of its own to find
-                created.append(doc)
-        elif event.event_type == "post.deleted":
-            deleted.append(int(event.data["post_id"]))
+        match event.payload:
+            case events_pb.PostCreated() as post if post.text.strip():  # a plain re-koo has no words to find
+                created.append(post_doc(post))
+            case events_pb.PostDeleted(post_id=post_id):
+                deleted.append(post_id)
     await backend.index_posts(created)
     await backend.delete_posts(deleted)
 
 
 async def apply_user_events(backend: SearchBackend, events: list[Event]) -> None:
     """Profiles only; follows, blocks and mutes are read live from the user service."""
-    await backend.index_users([user_doc(e) for e in events if e.event_type in _USER_DOC_EVENTS])
+    docs = [
+        user_doc(e.payload.user, e.message_id)
+        for e in events
+        if isinstance(e.payload, events_pb.UserCreated | events_pb.UserUpdated)
+    ]
+    await backend.index_users(docs)
 
 
 def make_register(settings: SearchSettings) -> Register:

@@ -14,6 +14,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from koo.events.v1 import events_pb2 as events_pb
 from services.kit.auth import TokenSigner
 from services.kit.errors import AlreadyExists, InvalidArgument, NotFound, PermissionDenied, Unauthenticated
 from services.kit.events import add_event
@@ -125,7 +126,7 @@ class UserDomain:
             )
             if user is None:
                 raise AlreadyExists(f"the handle {handle!r} is taken", reason="HANDLE_TAKEN")
-            await add_event(db, schema=store.SCHEMA, topic="user", event_type="user.created", payload=_user_event(user))
+            await add_event(db, schema=store.SCHEMA, event=events_pb.UserCreated(user=_profile(user)))
         return user
 
     async def login(self, *, handle: str, password: str) -> Session:
@@ -231,7 +232,7 @@ class UserDomain:
             user = await store.update_profile(db, user_id=user_id, changes=clean)
             if user is None:
                 raise NotFound("your account no longer exists", reason="USER_NOT_FOUND")
-            await add_event(db, schema=store.SCHEMA, topic="user", event_type="user.updated", payload=_user_event(user))
+            await add_event(db, schema=store.SCHEMA, event=events_pb.UserUpdated(user=_profile(user)))
         return user
 
     # Graph ------------------------------------------------------------------------
@@ -249,25 +250,16 @@ class UserDomain:
             created = await store.upsert_follow(
                 db, follow_id=self.ids.next_id(), follower_id=follower_id, followee_id=followee_id, languages=languages
             )
-            await add_event(
-                db,
-                schema=store.SCHEMA,
-                topic="user",
-                event_type="follow.created" if created else "follow.updated",
-                payload={"follower_id": follower_id, "followee_id": followee_id, "languages": languages},
-            )
+            follow = events_pb.Follow(follower_id=follower_id, followee_id=followee_id, languages=languages)
+            changed = events_pb.FollowCreated(follow=follow) if created else events_pb.FollowUpdated(follow=follow)
+            await add_event(db, schema=store.SCHEMA, event=changed)
 
     async def unfollow(self, *, follower_id: int, followee_id: int) -> None:
         async with self.engine.begin() as db:
             await store.lock_users(db, user_ids=[follower_id, followee_id])
             if await store.delete_follow(db, follower_id=follower_id, followee_id=followee_id):
-                await add_event(
-                    db,
-                    schema=store.SCHEMA,
-                    topic="user",
-                    event_type="follow.deleted",
-                    payload={"follower_id": follower_id, "followee_id": followee_id},
-                )
+                ended = events_pb.Follow(follower_id=follower_id, followee_id=followee_id)
+                await add_event(db, schema=store.SCHEMA, event=events_pb.FollowDeleted(follow=ended))
 
     async def block(self, *, blocker_id: int, blocked_id: int) -> None:
         if blocker_id == blocked_id:
@@ -279,31 +271,16 @@ class UserDomain:
             await store.insert_block(db, blocker_id=blocker_id, blocked_id=blocked_id)
             for a, b in ((blocker_id, blocked_id), (blocked_id, blocker_id)):
                 if await store.delete_follow(db, follower_id=a, followee_id=b):
-                    await add_event(
-                        db,
-                        schema=store.SCHEMA,
-                        topic="user",
-                        event_type="follow.deleted",
-                        payload={"follower_id": a, "followee_id": b},
-                    )
-            await add_event(
-                db,
-                schema=store.SCHEMA,
-                topic="user",
-                event_type="block.created",
-                payload={"blocker_id": blocker_id, "blocked_id": blocked_id},
-            )
+                    ended = events_pb.Follow(follower_id=a, followee_id=b)
+                    await add_event(db, schema=store.SCHEMA, event=events_pb.FollowDeleted(follow=ended))
+            block = events_pb.Block(blocker_id=blocker_id, blocked_id=blocked_id)
+            await add_event(db, schema=store.SCHEMA, event=events_pb.BlockCreated(block=block))
 
     async def unblock(self, *, blocker_id: int, blocked_id: int) -> None:
         async with self.engine.begin() as db:
             if await store.delete_block(db, blocker_id=blocker_id, blocked_id=blocked_id):
-                await add_event(
-                    db,
-                    schema=store.SCHEMA,
-                    topic="user",
-                    event_type="block.deleted",
-                    payload={"blocker_id": blocker_id, "blocked_id": blocked_id},
-                )
+                block = events_pb.Block(blocker_id=blocker_id, blocked_id=blocked_id)
+                await add_event(db, schema=store.SCHEMA, event=events_pb.BlockDeleted(block=block))
 
     async def mute(self, *, muter_id: int, muted_id: int, on: bool) -> None:
         if muter_id == muted_id:
@@ -316,13 +293,9 @@ class UserDomain:
             else:
                 changed = await store.delete_mute(db, muter_id=muter_id, muted_id=muted_id)
             if changed:
-                await add_event(
-                    db,
-                    schema=store.SCHEMA,
-                    topic="user",
-                    event_type="mute.created" if on else "mute.deleted",
-                    payload={"muter_id": muter_id, "muted_id": muted_id},
-                )
+                mute = events_pb.Mute(muter_id=muter_id, muted_id=muted_id)
+                event = events_pb.MuteCreated(mute=mute) if on else events_pb.MuteDeleted(mute=mute)
+                await add_event(db, schema=store.SCHEMA, event=event)
 
     async def list_follows(self, *, user_id: int, followers: bool, size: int, page_token: str) -> Page:
         kind = "followers" if followers else "following"
@@ -377,12 +350,12 @@ def _hash_token(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
-def _user_event(user: UserRow) -> dict[str, object]:
-    return {
-        "user_id": user.id,
-        "handle": user.handle,
-        "display_name": user.display_name,
-        "bio": user.bio,
-        "languages": user.languages,
-        "verified": user.verified,
-    }
+def _profile(user: UserRow) -> events_pb.UserProfile:
+    return events_pb.UserProfile(
+        user_id=user.id,
+        handle=user.handle,
+        display_name=user.display_name,
+        bio=user.bio,
+        languages=user.languages,
+        verified=user.verified,
+    )
