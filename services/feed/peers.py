@@ -176,3 +176,26 @@ class FeedPeers:
                 post_pb.BatchGetPostsRequest(post_ids=list(post_ids)[:MAX_POST_BATCH])
             )
         return {p.id: p for p in reply.posts}
+
+    async def authors(self, user_ids: Sequence[int]) -> dict[int, post_pb.PostAuthor]:
+        """Author summaries (BatchGetUsers without the reader's follow flags)."""
+        wanted = list(dict.fromkeys(user_ids))
+        found: dict[int, post_pb.PostAuthor] = {}
+        for start in range(0, len(wanted), MAX_USER_BATCH):
+            with upstream_errors("user"):
+                reply = await self._users.BatchGetUsers(
+                    user_pb.BatchGetUsersRequest(
+                        user_ids=wanted[start : start + MAX_USER_BATCH], skip_followed_by_me=True
+                    )
+                )
+            for u in reply.users:
+                found[u.id] = post_pb.PostAuthor(
+                    id=u.id, handle=u.handle, display_name=u.display_name, verified=u.verified
+                )
+        return found
+
+    async def liked_ids(self, user_id: int, *, limit: int) -> tuple[list[int], bool]:
+        """The reader's likes, newest post first, and whether that is all of them."""
+        with upstream_errors("post"):
+            reply = await self._posts.ListLikedPostIds(post_pb.ListLikedPostIdsRequest(user_id=user_id, limit=limit))
+        return list(reply.post_ids), reply.complete

@@ -8,9 +8,11 @@ import grpc
 
 from koo.post.v1 import post_service_pb2
 from services.kit.events import run_relay
+from services.kit.readcache import ReadCache
 from services.kit.server import Register, Resources, run_service
 from services.kit.settings import load_settings
 from services.post import store
+from services.post.cached import CachedReads, CacheWriter
 from services.post.domain import PostDomain
 from services.post.peers import Peers
 from services.post.servicer import PostServicer
@@ -25,8 +27,15 @@ SETTINGS_CLASS = PostSettings
 def make_register(settings: PostSettings) -> Register:
     async def register(server: grpc.aio.Server, res: Resources) -> list[str]:
         assert res.engine is not None, "the post service needs PostgreSQL"
-        domain = PostDomain(res.engine, ids=res.ids, peers=Peers(res.channels))
-        add_strict_servicer(server, PostServicer(domain), post_service_pb2.DESCRIPTOR.services_by_name["PostService"])
+        cache = ReadCache(res.redis) if res.redis is not None else None
+        domain = PostDomain(
+            res.engine, ids=res.ids, peers=Peers(res.channels), changes=CacheWriter(cache) if cache else None
+        )
+        add_strict_servicer(
+            server,
+            PostServicer(domain, CachedReads(domain, cache)),
+            post_service_pb2.DESCRIPTOR.services_by_name["PostService"],
+        )
         if settings.relay_outbox and res.redis is not None:
             # Posts are written to PostgreSQL only; while Redis is away the relay keeps
             # the events in the outbox and publishes them when it returns.

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -34,6 +34,8 @@ MAX_AUTHORS = 5000
 DEFAULT_AUTHOR_LIMIT = 800
 MAX_AUTHOR_LIMIT = 2000
 MAX_REQUEST_ID = 128
+DEFAULT_LIKED_LIMIT = 500
+MAX_LIKED_LIMIT = 2000
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +59,27 @@ class Draft:
     request_id: str = ""
 
 
+class Changes(Protocol):
+    """Told of each committed change at once (the read caches); the outbox events repeat it."""
+
+    async def created(self, view: PostView) -> None: ...
+
+    async def deleted(self, row: PostRow) -> None: ...
+
+    async def liked(self, *, user_id: int, post_id: int, on: bool) -> None: ...
+
+
+class NoChanges:
+    async def created(self, view: PostView) -> None:
+        return None
+
+    async def deleted(self, row: PostRow) -> None:
+        return None
+
+    async def liked(self, *, user_id: int, post_id: int, on: bool) -> None:
+        return None
+
+
 def _positive_id(value: int, name: str, violations: dict[str, str]) -> None:
     if value < 0:
         violations[name] = f"{name} must be a post id"
@@ -69,10 +92,11 @@ def check_post_id(post_id: int) -> int:
 
 
 class PostDomain:
-    def __init__(self, engine: AsyncEngine, *, ids: Snowflake, peers: Peers) -> None:
+    def __init__(self, engine: AsyncEngine, *, ids: Snowflake, peers: Peers, changes: Changes | None = None) -> None:
         self.engine = engine
         self.ids = ids
         self.peers = peers
+        self.changes: Changes = changes or NoChanges()
 
     # Create ---------------------------------------------------------------------------
 
@@ -174,7 +198,9 @@ class PostDomain:
         if earlier is not None:
             return await self._earlier(earlier)
         assert row is not None
-        return PostView(row=row, author=author, media=media)
+        view = PostView(row=row, author=author, media=media)
+        await self.changes.created(view)
+        return view
 
     async def _blocked(self, author_id: int, parent: PostRow | None) -> bool:
         if parent is None or parent.author_id == author_id:
@@ -308,6 +334,7 @@ class PostDomain:
             if row.author_id != caller_id:
                 raise PermissionDenied("only its author may delete a post", reason="NOT_AUTHOR")
             await self._delete_locked(db, row)
+        await self.changes.deleted(row)
 
     async def _delete_locked(self, db: AsyncConnection, row: PostRow) -> None:
         await store.mark_deleted(db, post_id=row.id)
@@ -316,12 +343,16 @@ class PostDomain:
 
     async def undo_repost(self, *, post_id: int, caller_id: int) -> PostView:
         check_post_id(post_id)
+        undone: PostRow | None = None
         async with self.engine.begin() as db:
             repost = await store.live_plain_repost(db, author_id=caller_id, original_id=post_id)
             if repost is not None:
                 locked = await store.lock_post(db, post_id=repost.id)
                 if locked is not None and not locked.deleted:
                     await self._delete_locked(db, locked)
+                    undone = locked
+        if undone is not None:
+            await self.changes.deleted(undone)
         return await self.get(post_id=post_id, viewer_id=caller_id)
 
     # Likes ----------------------------------------------------------------------------
@@ -336,7 +367,27 @@ class PostDomain:
             if changed:
                 # Same transaction as the like row: the count can never drift from the rows.
                 await store.adjust_counter(db, post_id=post_id, counter="like_count", delta=1 if on else -1, live=False)
+                await add_event(
+                    db,
+                    schema=store.SCHEMA,
+                    topic="post",
+                    event_type="post.liked" if on else "post.unliked",
+                    payload={"post_id": post_id, "user_id": user_id},
+                )
+        if changed:
+            await self.changes.liked(user_id=user_id, post_id=post_id, on=on)
         return await self.get(post_id=post_id, viewer_id=user_id)
+
+    async def liked_post_ids(self, *, user_id: int, caller_id: int, limit: int) -> tuple[list[int], bool]:
+        """The user's likes, newest post first, and whether that is all of them."""
+        if user_id != caller_id:
+            raise PermissionDenied("only you may list your likes", reason="NOT_YOURS")
+        if limit < 0:
+            raise InvalidArgument("limit", message="limit must not be negative")
+        n = min(limit or DEFAULT_LIKED_LIMIT, MAX_LIKED_LIMIT)
+        async with self.engine.connect() as db:
+            ids = await store.liked_post_ids(db, user_id=user_id, limit=n + 1)
+        return ids[:n], len(ids) <= n
 
 
 def _cursor_id(cursor: dict[str, Any]) -> int:

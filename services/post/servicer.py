@@ -2,46 +2,15 @@
 
 from __future__ import annotations
 
-from google.protobuf.timestamp_pb2 import Timestamp
 from grpc.aio import ServicerContext
 
 from koo.post.v1 import post_service_pb2 as pb
 from koo.post.v1 import post_service_pb2_grpc as pb_grpc
 from services.kit.context import current_caller, require_caller
 from services.kit.paging import page_size
-from services.post.domain import Draft, PostDomain, PostView
-
-
-def post_pb(view: PostView) -> pb.Post:
-    row = view.row
-    created = Timestamp()
-    created.FromDatetime(row.created_at)
-    author = (
-        pb.PostAuthor(
-            id=view.author.id,
-            handle=view.author.handle,
-            display_name=view.author.display_name,
-            verified=view.author.verified,
-        )
-        if view.author
-        else pb.PostAuthor(id=row.author_id)
-    )
-    return pb.Post(
-        id=row.id,
-        author=author,
-        text=row.text,
-        language=row.language,
-        hashtags=row.hashtags,
-        mentions=row.mentions,
-        media=view.media,
-        reply_to_id=row.reply_to_id,
-        repost_of_id=row.repost_of_id,
-        like_count=row.like_count,
-        reply_count=row.reply_count,
-        repost_count=row.repost_count,
-        liked_by_me=row.liked_by_me,
-        created_at=created,
-    )
+from services.post.cached import CachedReads
+from services.post.domain import Draft, PostDomain
+from services.post.records import post_message as post_pb
 
 
 def _viewer() -> int | None:
@@ -50,8 +19,9 @@ def _viewer() -> int | None:
 
 
 class PostServicer(pb_grpc.PostServiceServicer):
-    def __init__(self, domain: PostDomain) -> None:
+    def __init__(self, domain: PostDomain, reads: CachedReads) -> None:
         self.domain = domain
+        self.reads = reads
 
     async def CreatePost(self, request: pb.CreatePostRequest, context: ServicerContext) -> pb.CreatePostResponse:
         caller = require_caller()
@@ -69,8 +39,7 @@ class PostServicer(pb_grpc.PostServiceServicer):
         return pb.CreatePostResponse(post=post_pb(view))
 
     async def GetPost(self, request: pb.GetPostRequest, context: ServicerContext) -> pb.GetPostResponse:
-        view = await self.domain.get(post_id=request.post_id, viewer_id=_viewer())
-        return pb.GetPostResponse(post=post_pb(view))
+        return pb.GetPostResponse(post=await self.reads.get(post_id=request.post_id, viewer_id=_viewer()))
 
     async def BatchGetPosts(
         self, request: pb.BatchGetPostsRequest, context: ServicerContext
@@ -124,3 +93,11 @@ class PostServicer(pb_grpc.PostServiceServicer):
                 for r in refs
             ]
         )
+
+    async def ListLikedPostIds(
+        self, request: pb.ListLikedPostIdsRequest, context: ServicerContext
+    ) -> pb.ListLikedPostIdsResponse:
+        ids, complete = await self.domain.liked_post_ids(
+            user_id=request.user_id, caller_id=require_caller().user_id, limit=request.limit
+        )
+        return pb.ListLikedPostIdsResponse(post_ids=ids, complete=complete)

@@ -264,3 +264,12 @@ async def author_post_refs(
         {"authors": list(author_ids), "before": before_id, "n": limit},
     )
     return [PostRefRow(r.id, r.author_id, r.language, r.repost_of_id or 0, r.reply_to_id or 0) for r in rows]
+
+
+async def liked_post_ids(db: AsyncConnection, *, user_id: int, limit: int) -> list[int]:
+    """Posts the user liked, newest post first (index likes_by_user)."""
+    rows = await db.execute(
+        text(f"SELECT post_id FROM {SCHEMA}.likes WHERE user_id = :u ORDER BY post_id DESC LIMIT :n"),
+        {"u": user_id, "n": limit},
+    )
+    return [int(r.post_id) for r in rows]

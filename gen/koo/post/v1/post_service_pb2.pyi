@@ -632,3 +632,59 @@ class ListAuthorPostsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListAuthorPostsResponse: _TypeAlias = ListAuthorPostsResponse  # noqa: Y015
+
+@_typing.final
+class ListLikedPostIdsRequest(_message.Message):
+    """Asks for a user's likes (only the user may ask for their own)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_ID_FIELD_NUMBER: _builtins.int
+    LIMIT_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.int
+    """The user; must be the caller."""
+    limit: _builtins.int
+    """At most this many, newest post first (0: 500, at most 2,000)."""
+    def __init__(
+        self,
+        *,
+        user_id: _builtins.int = ...,
+        limit: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["limit", b"limit", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListLikedPostIdsRequest: _TypeAlias = ListLikedPostIdsRequest  # noqa: Y015
+
+@_typing.final
+class ListLikedPostIdsResponse(_message.Message):
+    """A user's likes."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POST_IDS_FIELD_NUMBER: _builtins.int
+    COMPLETE_FIELD_NUMBER: _builtins.int
+    complete: _builtins.bool
+    """True when these are all of the user's likes; otherwise every like of a post with an
+    id at least the last one listed is here.
+    """
+    @_builtins.property
+    def post_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.int]:
+        """Ids of liked posts, newest first."""
+
+    def __init__(
+        self,
+        *,
+        post_ids: _abc.Iterable[_builtins.int] | None = ...,
+        complete: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["complete", b"complete", "post_ids", b"post_ids"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListLikedPostIdsResponse: _TypeAlias = ListLikedPostIdsResponse  # noqa: Y015

@@ -80,6 +80,11 @@ class PostServiceStub:
                 request_serializer=koo_dot_post_dot_v1_dot_post__service__pb2.ListAuthorPostsRequest.SerializeToString,
                 response_deserializer=koo_dot_post_dot_v1_dot_post__service__pb2.ListAuthorPostsResponse.FromString,
                 _registered_method=True)
+        self.ListLikedPostIds = channel.unary_unary(
+                '/koo.post.v1.PostService/ListLikedPostIds',
+                request_serializer=koo_dot_post_dot_v1_dot_post__service__pb2.ListLikedPostIdsRequest.SerializeToString,
+                response_deserializer=koo_dot_post_dot_v1_dot_post__service__pb2.ListLikedPostIdsResponse.FromString,
+                _registered_method=True)
 
 
 class PostServiceServicer:
@@ -154,6 +159,13 @@ class PostServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListLikedPostIds(self, request, context):
+        """Internal: the posts the caller liked, newest post first, for the readers' likes cache.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PostServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -201,6 +213,11 @@ def add_PostServiceServicer_to_server(servicer, server):
                     servicer.ListAuthorPosts,
                     request_deserializer=koo_dot_post_dot_v1_dot_post__service__pb2.ListAuthorPostsRequest.FromString,
                     response_serializer=koo_dot_post_dot_v1_dot_post__service__pb2.ListAuthorPostsResponse.SerializeToString,
+            ),
+            'ListLikedPostIds': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListLikedPostIds,
+                    request_deserializer=koo_dot_post_dot_v1_dot_post__service__pb2.ListLikedPostIdsRequest.FromString,
+                    response_serializer=koo_dot_post_dot_v1_dot_post__service__pb2.ListLikedPostIdsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -447,6 +464,33 @@ class PostService:
             '/koo.post.v1.PostService/ListAuthorPosts',
             koo_dot_post_dot_v1_dot_post__service__pb2.ListAuthorPostsRequest.SerializeToString,
             koo_dot_post_dot_v1_dot_post__service__pb2.ListAuthorPostsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListLikedPostIds(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/koo.post.v1.PostService/ListLikedPostIds',
+            koo_dot_post_dot_v1_dot_post__service__pb2.ListLikedPostIdsRequest.SerializeToString,
+            koo_dot_post_dot_v1_dot_post__service__pb2.ListLikedPostIdsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -57,6 +57,8 @@ class PostServiceStub:
     """Lists the replies to a post, oldest first."""
     ListAuthorPosts: _grpc.UnaryUnaryMultiCallable[_post_service_pb2.ListAuthorPostsRequest, _post_service_pb2.ListAuthorPostsResponse]
     """Internal: the newest post references of some authors, for timelines."""
+    ListLikedPostIds: _grpc.UnaryUnaryMultiCallable[_post_service_pb2.ListLikedPostIdsRequest, _post_service_pb2.ListLikedPostIdsResponse]
+    """Internal: the posts the caller liked, newest post first, for the readers' likes cache."""
 
 @_typing.type_check_only
 class PostServiceAsyncStub(PostServiceStub):
@@ -87,6 +89,8 @@ class PostServiceAsyncStub(PostServiceStub):
     """Lists the replies to a post, oldest first."""
     ListAuthorPosts: _aio.UnaryUnaryMultiCallable[_post_service_pb2.ListAuthorPostsRequest, _post_service_pb2.ListAuthorPostsResponse]  # type: ignore[assignment]
     """Internal: the newest post references of some authors, for timelines."""
+    ListLikedPostIds: _aio.UnaryUnaryMultiCallable[_post_service_pb2.ListLikedPostIdsRequest, _post_service_pb2.ListLikedPostIdsResponse]  # type: ignore[assignment]
+    """Internal: the posts the caller liked, newest post first, for the readers' likes cache."""
 
 class PostServiceServicer(metaclass=_abc_1.ABCMeta):
     """PostService owns posts, replies, re-koos, likes and their counts."""
@@ -168,5 +172,13 @@ class PostServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_post_service_pb2.ListAuthorPostsResponse, _abc.Awaitable[_post_service_pb2.ListAuthorPostsResponse]]:
         """Internal: the newest post references of some authors, for timelines."""
+
+    @_abc_1.abstractmethod
+    def ListLikedPostIds(
+        self,
+        request: _post_service_pb2.ListLikedPostIdsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_post_service_pb2.ListLikedPostIdsResponse, _abc.Awaitable[_post_service_pb2.ListLikedPostIdsResponse]]:
+        """Internal: the posts the caller liked, newest post first, for the readers' likes cache."""
 
 def add_PostServiceServicer_to_server(servicer: PostServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
