@@ -1,15 +1,17 @@
 """Feed rules: home timelines (hybrid fanout), author pages, trends. Knows nothing of gRPC.
 
 A home page merges two sources newest first: the reader's timeline in Redis (posts fanned
-out on write) and the recent posts of the celebrities they follow (merged at read,
-cached briefly). Candidates are hydrated with one BatchGetPosts per page and filtered by
-the reader's graph (blocks, mutes, per-follow languages) and the requested languages.
-Paging is by post id (`before`), so new posts never shift a page.
+out on write) and the author timelines of the celebrities they follow (merged at read).
+Candidates are hydrated from the read caches (hydrate.py; the post and user services
+only for what the caches miss) and filtered by the reader's graph (blocks and mutes
+either way, also of a re-koo's original author; per-follow languages) and the requested
+languages. Paging is by post id (`before`), so new posts never shift a page. Warm, a home
+or author page touches only Redis: no SQL, no call to another service.
 """
 
 from __future__ import annotations
 
-import json
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,6 +19,8 @@ from dataclasses import dataclass
 from redis.asyncio import Redis
 
 from koo.post.v1 import post_service_pb2 as post_pb
+from services.feed.author_timelines import AuthorTimelines
+from services.feed.hydrate import Hydrator
 from services.feed.keys import FeedKeys
 from services.feed.peers import FeedPeers, Graph, Ref
 from services.feed.settings import FeedSettings
@@ -24,6 +28,7 @@ from services.feed.timeline import READY, Timelines
 from services.feed.trends import Trends
 from services.kit.errors import InvalidArgument, PermissionDenied
 from services.kit.paging import decode_token, encode_token
+from services.kit.readcache import ReadCache
 from services.kit.text import LANGUAGES
 
 log = logging.getLogger("koo.feed")
@@ -32,8 +37,6 @@ log = logging.getLogger("koo.feed")
 # token: the common case is one window, so one BatchGetPosts per page.
 MAX_ROUNDS = 3
 MAX_WINDOW = 300
-# Per celebrity, how many recent posts the read-time merge caches.
-CELEBRITY_CACHE_POSTS = 200
 # Readers merge authors a little below the fanout threshold too, so an author whose
 # follower count dips under it does not lose the posts that were never fanned out.
 CELEBRITY_MERGE_BAND = 0.9
@@ -59,17 +62,28 @@ def check_languages(languages: Sequence[str], field: str = "language") -> frozen
 
 
 class Feed:
-    def __init__(self, settings: FeedSettings, *, redis: Redis, peers: FeedPeers, keys: FeedKeys) -> None:
+    def __init__(
+        self, settings: FeedSettings, *, redis: Redis, peers: FeedPeers, keys: FeedKeys, cache: ReadCache
+    ) -> None:
         self.settings = settings
         self.redis = redis
         self.peers = peers
         self.keys = keys
+        self.cache = cache
+        self.hydrator = Hydrator(cache, peers)
         self.timelines = Timelines(
             redis,
             keys=keys,
             cap=settings.feed_timeline_cap,
             active_seconds=settings.active_window_seconds,
             per_key=settings.feed_redis_cluster,
+        )
+        self.authors = AuthorTimelines(
+            redis,
+            keys=keys,
+            peers=peers,
+            cap=settings.feed_author_timeline_cap,
+            ttl_seconds=int(settings.feed_author_timeline_hours * 3600),
         )
         self.trends = Trends(
             redis,
@@ -109,16 +123,16 @@ class Feed:
         if cursor is not None and cursor.get("u") != user_id:
             raise InvalidArgument("page_token", message="page_token belongs to another feed")
         before: int | None = _cursor_id(cursor, "b") if cursor else None
-        graph = await self.peers.graph(user_id)
-        if await self.timelines.state(user_id, touch=True) != READY:
-            await self.rebuild(user_id, graph)
-
         window = min(max(2 * size, 20) + 10, MAX_WINDOW)
+        graph, first = await self._open_home(user_id, before, window)
+        timeline: Source | None = first
+
         page: list[post_pb.Post] = []
         exhausted = False
         for _ in range(MAX_ROUNDS):
-            timeline = await self._timeline_source(user_id, before, window)
-            celebrities = await self._celebrity_source(graph, before, window, wanted)
+            if timeline is None:
+                timeline = await self._timeline_source(user_id, before, window)
+            celebrities = await self._celebrity_source(graph, before, window)
             floor = max(timeline.floor, celebrities.floor)
             union = sorted(set(timeline.ids) | set(celebrities.ids), reverse=True)
             candidates = [c for c in union if c >= floor][:window]
@@ -126,9 +140,8 @@ class Feed:
             if not candidates:
                 exhausted = sources_done
                 break
-            hydrated = await self.peers.posts(candidates)
-            considered = set(candidates)
-            gone = [c for c in timeline.ids if c in considered and c not in hydrated]
+            hydrated = await self.hydrator.posts(candidates, viewer_id=user_id)
+            gone = [c for c in timeline.ids if c in hydrated.gone]
             if gone:
                 # Deleted (or re-koo of a deleted post): self-heal the timeline.
                 await self.timelines.drop(user_id, gone)
@@ -136,22 +149,38 @@ class Feed:
             for post_id in candidates:
                 before = post_id
                 scanned += 1
-                post = hydrated.get(post_id)
-                if post is not None and _visible(post, graph, wanted):
+                post = hydrated.posts.get(post_id)
+                if post is not None and _visible(post, graph, wanted, hydrated.original_authors.get(post_id)):
                     page.append(post)
                     if len(page) == size:
                         break
+            timeline = None
             if len(page) == size or sources_done:
                 exhausted = sources_done and scanned == len(candidates)
                 break
         token = "" if exhausted or before is None else encode_token({"k": "home", "u": user_id, "b": before})
         return page, token
 
+    async def _open_home(self, user_id: int, before: int | None, window: int) -> tuple[Graph, Source]:
+        """The reader's graph and the first window of their timeline: one Redis round trip
+        when both are cached (the timeline's activity window restarts: they are reading)."""
+        cached_graph, state, members = await self.timelines.open(
+            user_id, graph_key=self.peers.graph_key(user_id), before=before, count=window
+        )
+        graph = self.peers.parse_graph(cached_graph) if cached_graph else await self.peers.graph(user_id, fresh=True)
+        if state != READY:
+            await self.rebuild(user_id, graph)
+            return graph, await self._timeline_source(user_id, before, window)
+        if members is None:
+            return graph, await self._timeline_source(user_id, before, window)
+        return graph, Source(members, members[-1] if len(members) == window else 0)
+
     async def _timeline_source(self, user_id: int, before: int | None, window: int) -> Source:
         ids = await self.timelines.below(user_id, before, window)
         return Source(ids, ids[-1] if len(ids) == window else 0)
 
-    async def _celebrity_source(self, graph: Graph, before: int | None, window: int, wanted: frozenset[str]) -> Source:
+    async def _celebrity_source(self, graph: Graph, before: int | None, window: int) -> Source:
+        """The newest posts of the celebrities the reader follows, from their author timelines."""
         celebrities = [
             a
             for a, f in graph.following.items()
@@ -159,51 +188,13 @@ class Feed:
         ]
         if not celebrities:
             return Source([], 0)
-        if before is None:
-            refs, floor = await self._cached_celebrity_refs(celebrities)
-        else:
-            refs = await self.peers.author_refs(celebrities, before_id=before, limit=window, exclude_replies=True)
-            floor = refs[-1].id if len(refs) == window else 0
-        if len(refs) > window:
-            refs = sorted(refs, key=lambda r: r.id, reverse=True)[:window]
-            floor = max(floor, refs[-1].id)
-        ids = [
-            r.id for r in refs if r.id >= floor and _follow_allows(graph, r) and (not wanted or r.language in wanted)
-        ]
-        return Source(sorted(ids, reverse=True), floor)
-
-    async def _cached_celebrity_refs(self, authors: list[int]) -> tuple[list[Ref], int]:
-        """Each celebrity's newest posts, shared by all their readers for a few seconds."""
-        ttl_ms = int(self.settings.feed_celebrity_cache_seconds * 1000)
-        cached = (
-            await self.redis.mget([self.keys.celebrity(a) for a in authors]) if ttl_ms > 0 else [None] * len(authors)
-        )
-        refs: list[Ref] = []
-        floor = 0
-        missing: list[int] = []
-        for author, raw in zip(authors, cached, strict=True):
-            if raw is None:
-                missing.append(author)
-                continue
-            entry = json.loads(raw)
-            refs += [Ref(int(i), author, lang) for i, lang in entry["r"]]
-            floor = max(floor, int(entry["f"]))
-        if missing:
-            limit = min(CELEBRITY_CACHE_POSTS * len(missing), 2000)
-            fetched = await self.peers.author_refs(missing, limit=limit, exclude_replies=True)
-            fetched_floor = fetched[-1].id if len(fetched) == limit else 0
-            floor = max(floor, fetched_floor)
-            refs += fetched
-            if ttl_ms > 0:
-                pipe = self.redis.pipeline(transaction=False)
-                for author in missing:
-                    mine = [[r.id, r.language] for r in fetched if r.author_id == author]
-                    pipe.set(self.keys.celebrity(author), json.dumps({"f": fetched_floor, "r": mine}), px=ttl_ms)
-                await pipe.execute()
-        return refs, floor
-
-    async def forget_celebrity(self, author_id: int) -> None:
-        await self.redis.delete(self.keys.celebrity(author_id))
+        slices = await self.authors.below(celebrities, before, window)
+        floor = max((s.floor for s in slices.values()), default=0)
+        ids = sorted({i for s in slices.values() for i in s.ids if i >= floor}, reverse=True)
+        if len(ids) > window:
+            ids = ids[:window]
+            floor = max(floor, ids[-1])
+        return Source(ids, floor)
 
     # Author pages -----------------------------------------------------------------------
 
@@ -215,18 +206,30 @@ class Feed:
         cursor = decode_token(page_token, kind="user-posts")
         if cursor is not None and cursor.get("u") != user_id:
             raise InvalidArgument("page_token", message="page_token belongs to another list")
+        before = _cursor_id(cursor, "b") if cursor else None
+        graph: Graph | None = None
         if viewer_id is not None and viewer_id != user_id:
-            graph = await self.peers.graph(viewer_id)
-            if user_id in graph.blocked:
+            viewer_graph, slices = await asyncio.gather(
+                self.peers.graph(viewer_id), self.authors.below([user_id], before, size + 1)
+            )
+            graph = viewer_graph
+            if user_id in viewer_graph.blocked:
                 raise PermissionDenied("you cannot see this user's posts", reason="BLOCKED")
-        refs = await self.peers.author_refs(
-            [user_id], before_id=_cursor_id(cursor, "b") if cursor else 0, limit=size + 1, exclude_replies=True
-        )
-        more = len(refs) > size
-        refs = refs[:size]
-        hydrated = await self.peers.posts([r.id for r in refs])
-        token = encode_token({"k": "user-posts", "u": user_id, "b": refs[-1].id}) if more else ""
-        return [hydrated[r.id] for r in refs if r.id in hydrated], token
+        else:
+            slices = await self.authors.below([user_id], before, size + 1)
+        ids = slices[user_id].ids
+        more = len(ids) > size
+        ids = ids[:size]
+        hydrated = await self.hydrator.posts(ids, viewer_id=viewer_id)
+        if hydrated.gone:
+            await self.authors.store.drop(user_id, sorted(hydrated.gone))
+        token = encode_token({"k": "user-posts", "u": user_id, "b": ids[-1]}) if more else ""
+        posts = [
+            hydrated.posts[i]
+            for i in ids
+            if i in hydrated.posts and (graph is None or not graph.hides_original(hydrated.original_authors.get(i)))
+        ]
+        return posts, token
 
     # Trends -----------------------------------------------------------------------------
 
@@ -253,7 +256,7 @@ def _follow_allows(graph: Graph, ref: Ref) -> bool:
     return followee is not None and (not followee.languages or ref.language in followee.languages)
 
 
-def _visible(post: post_pb.Post, graph: Graph, wanted: frozenset[str]) -> bool:
+def _visible(post: post_pb.Post, graph: Graph, wanted: frozenset[str], original_author: int | None) -> bool:
     if wanted and post.language not in wanted:
         return False
-    return graph.wants(post.author.id, post.language)
+    return graph.wants(post.author.id, post.language) and not graph.hides_original(original_author)

@@ -1,4 +1,5 @@
-"""The feed worker's event handlers: fanout on write, follow/unfollow/block, trends.
+"""The feed worker's event handlers: fanout on write (also into the author's own
+timeline), follow/unfollow/block, trends.
 
 Every effect is idempotent, so at-least-once delivery gives exactly-once results: adding
 a post id to a sorted set twice keeps one entry, removing twice removes it once, and
@@ -65,15 +66,16 @@ class Fanout:
             return
         if created:
             await self.feed.timelines.push([post.author_id], post.post_id)
+            await self.feed.authors.store.push([post.author_id], post.post_id)
         else:
             await self.feed.timelines.drop(post.author_id, [post.post_id])
+            await self.feed.authors.store.drop(post.author_id, [post.post_id])
 
     async def post_created(self, post: events_pb.PostCreated, counts: dict[int, int]) -> None:
         """Fan a top-level post or re-koo out to the author's active followers."""
         post_id, author_id, language = post.post_id, post.author_id, post.language
         if self.feed.is_celebrity(counts.get(author_id, 0)):
-            await self.feed.forget_celebrity(author_id)  # readers merge it from the source
-            return
+            return  # readers merge it from the author's timeline
         async for page in self._prefetched(author_id):
             targets = [uid for uid, langs in page if not langs or language in langs]
             for start in range(0, len(targets), self.batch):
@@ -93,7 +95,6 @@ class Fanout:
     async def post_deleted(self, post: events_pb.PostDeleted, counts: dict[int, int]) -> None:
         """Take a deleted post out of every timeline it was fanned into."""
         post_id, author_id = post.post_id, post.author_id
-        await self.feed.forget_celebrity(author_id)
         if self.feed.is_celebrity(counts.get(author_id, 0)):
             return  # never fanned out; reads drop what BatchGetPosts no longer returns
         async for page in self._prefetched(author_id):

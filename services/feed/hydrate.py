@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from koo.post.v1 import post_service_pb2 as post_pb
 from services.feed.peers import FeedPeers
-from services.kit.readcache import LIKED_CAP, ReadCache, Records
+from services.kit.readcache import LIKED_CAP, ReadCache
 
 
 @dataclass(slots=True)

@@ -13,6 +13,10 @@ class FeedKeys:
         """The home timeline: a sorted set of post ids scored by id."""
         return f"{self.prefix}:tl:home:{user_id}"
 
+    def user(self, author_id: int) -> str:
+        """An author's own timeline (top-level posts and re-koos): a sorted set like `home`."""
+        return f"{self.prefix}:tl:user:{author_id}"
+
     def graph(self, user_id: int) -> str:
         """A reader's cached social graph."""
         return f"{self.prefix}:feed:graph:{user_id}"

@@ -41,6 +41,12 @@ class Graph:
     blocked: frozenset[int] = frozenset()
     muted: frozenset[int] = frozenset()
 
+    def hides_original(self, original_author: int | None) -> bool:
+        """Whether a re-koo must stay hidden because of whose post it re-koos."""
+        if not original_author or original_author == self.user_id:
+            return False
+        return original_author in self.blocked or original_author in self.muted
+
     def wants(self, author_id: int, language: str) -> bool:
         """Whether a post by `author_id` in `language` belongs in this reader's home feed."""
         if author_id == self.user_id:
@@ -92,6 +98,13 @@ class FeedPeers:
         self._redis = redis
         self._keys = keys
         self._graph_ttl = graph_ttl
+
+    def graph_key(self, user_id: int) -> str:
+        return self._keys.graph(user_id)
+
+    @staticmethod
+    def parse_graph(raw: bytes | str) -> Graph:
+        return Graph.from_json(raw)
 
     async def graph(self, user_id: int, *, fresh: bool = False) -> Graph:
         """The reader's graph, from a short-lived cache unless `fresh`."""

@@ -21,10 +21,14 @@ class FeedSettings(KitSettings):
     # Followers asked of the user service per page during fanout; the next page is
     # fetched while the current one is written (smaller pages overlap better).
     feed_follower_page: int = Field(default=2_000, ge=1, le=10_000)
-    # How long a reader's social graph (follows, blocks, mutes) is cached.
-    feed_graph_cache_seconds: float = Field(default=120.0, ge=0)
-    # How long a celebrity's recent posts are cached for read-time merging.
-    feed_celebrity_cache_seconds: float = Field(default=30.0, ge=0)
+    # How long a reader's social graph (follows, blocks, mutes) is cached. The feed worker
+    # forgets it on every follow, block and mute event, so this bounds only how stale the
+    # followees' follower counts (who is a celebrity) may get.
+    feed_graph_cache_seconds: float = Field(default=1800.0, ge=0)
+    # Posts kept per author timeline (koo:tl:user:<id>: their page and the celebrity merge),
+    # and how long one lives unread before it is rebuilt from PostgreSQL.
+    feed_author_timeline_cap: int = Field(default=200, ge=10)
+    feed_author_timeline_hours: float = Field(default=48.0, gt=0)
     # Trending hashtags: the sliding window, and how long a computed ranking is reused.
     feed_trends_window_hours: int = Field(default=24, ge=1, le=24 * 7)
     feed_trends_cache_seconds: float = Field(default=5.0, ge=0)

@@ -17,7 +17,8 @@ Layout of `koo:tl:home:<user_id>`:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Literal
 
 from redis.asyncio import Redis
 
@@ -73,9 +74,21 @@ def _members(ids: Iterable[int]) -> list[str]:
 
 
 class Timelines:
-    def __init__(self, redis: Redis, *, keys: FeedKeys, cap: int, active_seconds: int, per_key: bool = False) -> None:
+    def __init__(
+        self,
+        redis: Redis,
+        *,
+        keys: FeedKeys,
+        cap: int,
+        active_seconds: int,
+        per_key: bool = False,
+        kind: Literal["home", "user"] = "home",
+    ) -> None:
         self.redis = redis
         self.keys = keys
+        # Home timelines (koo:tl:home:<reader>) and author timelines (koo:tl:user:<author>)
+        # share the layout and every rule above.
+        self.key: Callable[[int], str] = keys.home if kind == "home" else keys.user
         self.cap = cap
         self.active_seconds = active_seconds
         self.per_key = per_key
@@ -90,19 +103,19 @@ class Timelines:
         if not user_ids:
             return 0
         if not self.per_key:
-            keys = [self.keys.home(u) for u in user_ids]
+            keys = [self.key(u) for u in user_ids]
             return int(await self._push_many(keys=keys, args=[self.cap, post_id, str(post_id)]))
         pipe = self.redis.pipeline(transaction=False)
         args: list[int | str] = [self.cap, 0, post_id, str(post_id)]
         for user_id in user_ids:
-            await self._add_if_active(keys=[self.keys.home(user_id)], args=args, client=pipe)
+            await self._add_if_active(keys=[self.key(user_id)], args=args, client=pipe)
         return sum(int(x) for x in await pipe.execute())
 
     async def add(self, user_id: int, post_ids: Sequence[int]) -> bool:
         """Add several posts to one timeline if it is active (backfill after a follow)."""
         if not post_ids:
             return False
-        return bool(await self._add_if_active(keys=[self.keys.home(user_id)], args=self._pairs(post_ids, ready=False)))
+        return bool(await self._add_if_active(keys=[self.key(user_id)], args=self._pairs(post_ids, ready=False)))
 
     def _pairs(self, post_ids: Sequence[int], *, ready: bool) -> list[int | str]:
         # Oldest first: once the timeline is full, older posts fall straight out again.
@@ -117,16 +130,16 @@ class Timelines:
             return
         members = _members(post_ids)
         if not self.per_key:
-            await self._remove_many(keys=[self.keys.home(u) for u in user_ids], args=members)
+            await self._remove_many(keys=[self.key(u) for u in user_ids], args=members)
             return
         pipe = self.redis.pipeline(transaction=False)
         for user_id in user_ids:
-            pipe.zrem(self.keys.home(user_id), *members)
+            pipe.zrem(self.key(user_id), *members)
         await pipe.execute()
 
     async def start_empty(self, user_id: int) -> None:
         """A new user's timeline: valid and empty, active for the window."""
-        key = self.keys.home(user_id)
+        key = self.key(user_id)
         pipe = self.redis.pipeline(transaction=True)
         pipe.zadd(key, {SENTINEL: READY}, nx=True)
         pipe.expire(key, self.active_seconds)
@@ -134,7 +147,7 @@ class Timelines:
 
     async def begin_rebuild(self, user_id: int) -> None:
         """Mark the timeline as being built: fanout writes into it from now on."""
-        key = self.keys.home(user_id)
+        key = self.key(user_id)
         pipe = self.redis.pipeline(transaction=True)
         pipe.zadd(key, {SENTINEL: BUILDING}, nx=True)
         pipe.expire(key, BUILD_TTL_SECONDS)
@@ -142,7 +155,7 @@ class Timelines:
 
     async def finish_rebuild(self, user_id: int, post_ids: Sequence[int]) -> None:
         """Merge the rebuilt posts (fanout may have added newer ones meanwhile) and mark it whole."""
-        key = self.keys.home(user_id)
+        key = self.key(user_id)
         # Newest first, only as many as fit: the script then adds at most `cap` members.
         newest = sorted(post_ids, reverse=True)[: self.cap]
         if not await self._add_if_active(keys=[key], args=self._pairs(newest, ready=True)):
@@ -158,7 +171,7 @@ class Timelines:
 
         With `touch`, a ready timeline's activity window starts again (the user is reading).
         """
-        key = self.keys.home(user_id)
+        key = self.key(user_id)
         if not touch:
             score = await self.redis.zscore(key, SENTINEL)
             return None if score is None else float(score)
@@ -168,12 +181,32 @@ class Timelines:
         score, _ = await pipe.execute()
         return None if score is None else float(score)
 
+    async def open(
+        self, user_id: int, *, graph_key: str, before: int | None, count: int
+    ) -> tuple[bytes | None, float | None, list[int] | None]:
+        """A reader opening their feed, in one round trip: their cached graph (raw), the
+        timeline's state (its activity window restarts), and up to `count` post ids below
+        `before`, or None when equal scores hid some (then ask `below`)."""
+        key = self.key(user_id)
+        chunk = count + 16
+        top: float | str = "+inf" if before is None else float(before)
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.get(graph_key)
+        pipe.zscore(key, SENTINEL)
+        pipe.expire(key, self.active_seconds)
+        pipe.zrevrangebyscore(key, top, _FIRST_POST_SCORE, start=0, num=chunk)
+        graph, score, _, members = await pipe.execute()
+        ids = [p for p in (int(m) for m in members) if before is None or p < before][:count]
+        if len(ids) < count and len(members) == chunk:
+            return graph, None if score is None else float(score), None
+        return graph, None if score is None else float(score), ids
+
     async def active(self, user_id: int) -> bool:
-        return bool(await self.redis.exists(self.keys.home(user_id)))
+        return bool(await self.redis.exists(self.key(user_id)))
 
     async def below(self, user_id: int, before: int | None, count: int) -> list[int]:
         """Up to `count` post ids strictly below `before` (all when None), newest first."""
-        key = self.keys.home(user_id)
+        key = self.key(user_id)
         top: float | str = "+inf" if before is None else float(before)
         found: list[int] = []
         offset = 0
@@ -194,8 +227,8 @@ class Timelines:
 
     async def size(self, user_id: int) -> int:
         """Posts in the timeline (the sentinel not counted)."""
-        return int(await self.redis.zcount(self.keys.home(user_id), _FIRST_POST_SCORE, "+inf"))
+        return int(await self.redis.zcount(self.key(user_id), _FIRST_POST_SCORE, "+inf"))
 
     async def drop(self, user_id: int, post_ids: Sequence[int]) -> None:
         if post_ids:
-            await self.redis.zrem(self.keys.home(user_id), *_members(post_ids))
+            await self.redis.zrem(self.key(user_id), *_members(post_ids))

@@ -1,6 +1,6 @@
-"""`koo serve feed-worker`: fanout on write, graph changes and trends, from events.
+"""`koo serve feed-worker`: fanout on write, graph changes, trends and the read caches, from events.
 
-Consumes topic `post` and topic `user` in consumer group `feed-fanout`. Several post
+Consumes topic `post` and topic `user` in consumer groups `feed-fanout` and `read-cache`. Several post
 consumers run side by side (they share the group, so each message goes to one of them);
 a consumer that dies mid-batch leaves its messages pending, and another reclaims them
 after `KOO_FEED_CLAIM_IDLE_MS`.
@@ -13,6 +13,8 @@ import asyncio
 import grpc
 
 from services.feed.__main__ import build_feed
+from services.feed.cache_keeper import GROUP as CACHE_GROUP
+from services.feed.cache_keeper import CacheKeeper
 from services.feed.fanout import Fanout
 from services.feed.redis_tuning import ensure_compact_timelines
 from services.feed.settings import FeedSettings
@@ -50,6 +52,18 @@ def make_register(settings: FeedSettings) -> Register:
             claim_idle_ms=settings.feed_claim_idle_ms,
         )
         res.spawn(users.run(), name="feed-fanout-user")
+        # The read caches: one consumer per topic keeps each topic's events in commit order.
+        keeper = CacheKeeper(feed.cache)
+        for topic, handler in (("post", keeper.handle_post_events), ("user", keeper.handle_user_events)):
+            consumer = StreamConsumer(
+                feed.redis,
+                topic=topic,
+                group=CACHE_GROUP,
+                handler=handler,
+                name=f"{base}-cache-{topic}",
+                claim_idle_ms=settings.feed_claim_idle_ms,
+            )
+            res.spawn(consumer.run(), name=f"read-cache-{topic}")
         return []
 
     return register

@@ -257,21 +257,21 @@ def _text(raw: bytes | str | None) -> str:
 
 
 def _parse_authors(
-    user_ids: Sequence[int], raws: Sequence[bytes | None]
+    user_ids: Sequence[int], raws: Sequence[bytes | str | None]
 ) -> tuple[dict[int, post_pb.PostAuthor], list[int]]:
     found: dict[int, post_pb.PostAuthor] = {}
     missing: list[int] = []
     for user_id, raw in zip(user_ids, raws, strict=False):
-        if raw:
+        if isinstance(raw, bytes) and raw:
             found[user_id] = post_pb.PostAuthor.FromString(raw)
         else:
             missing.append(user_id)
     return found, missing
 
 
-def _parse_records(post_ids: Sequence[int], raws: Sequence[bytes | None], into: Records) -> None:
+def _parse_records(post_ids: Sequence[int], raws: Sequence[bytes | str | None], into: Records) -> None:
     for post_id, raw in zip(post_ids, raws, strict=True):
-        if raw is None or raw == TOMBSTONE:
+        if not isinstance(raw, bytes) or raw == TOMBSTONE:
             into.missing.append(post_id)
         elif raw == DELETED:
             into.deleted.add(post_id)

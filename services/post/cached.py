@@ -9,6 +9,7 @@ when it can, and fills it when it cannot.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 
 from redis.exceptions import RedisError
@@ -67,10 +68,8 @@ class CachedReads:
                 return cached
         post = post_message(await self.domain.get(post_id=post_id, viewer_id=viewer_id))
         if self.cache is not None:
-            try:
+            with contextlib.suppress(RedisError):
                 await self.cache.fill([post])
-            except RedisError:
-                pass
         return post
 
     async def _from_cache(self, post_id: int, viewer_id: int | None) -> pb.Post | None:

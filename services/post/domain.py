@@ -367,13 +367,8 @@ class PostDomain:
             if changed:
                 # Same transaction as the like row: the count can never drift from the rows.
                 await store.adjust_counter(db, post_id=post_id, counter="like_count", delta=1 if on else -1, live=False)
-                await add_event(
-                    db,
-                    schema=store.SCHEMA,
-                    topic="post",
-                    event_type="post.liked" if on else "post.unliked",
-                    payload={"post_id": post_id, "user_id": user_id},
-                )
+                event = events_pb.PostLiked if on else events_pb.PostUnliked
+                await add_event(db, schema=store.SCHEMA, event=event(post_id=post_id, user_id=user_id))
         if changed:
             await self.changes.liked(user_id=user_id, post_id=post_id, on=on)
         return await self.get(post_id=post_id, viewer_id=user_id)

@@ -80,6 +80,8 @@ class Envelope(_message.Message):
     MUTE_DELETED_FIELD_NUMBER: _builtins.int
     POST_CREATED_FIELD_NUMBER: _builtins.int
     POST_DELETED_FIELD_NUMBER: _builtins.int
+    POST_LIKED_FIELD_NUMBER: _builtins.int
+    POST_UNLIKED_FIELD_NUMBER: _builtins.int
     MEDIA_UPLOADED_FIELD_NUMBER: _builtins.int
     id: _builtins.str
     """Unique per event, `<schema>:<outbox row id>`; what consumers deduplicate on."""
@@ -142,6 +144,14 @@ class Envelope(_message.Message):
         """Topic `post`."""
 
     @_builtins.property
+    def post_liked(self) -> Global___PostLiked:
+        """Topic `post`."""
+
+    @_builtins.property
+    def post_unliked(self) -> Global___PostUnliked:
+        """Topic `post`."""
+
+    @_builtins.property
     def media_uploaded(self) -> Global___MediaUploaded:
         """Topic `media`."""
 
@@ -164,13 +174,15 @@ class Envelope(_message.Message):
         mute_deleted: Global___MuteDeleted | None = ...,
         post_created: Global___PostCreated | None = ...,
         post_deleted: Global___PostDeleted | None = ...,
+        post_liked: Global___PostLiked | None = ...,
+        post_unliked: Global___PostUnliked | None = ...,
         media_uploaded: Global___MediaUploaded | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["block_created", b"block_created", "block_deleted", b"block_deleted", "follow_created", b"follow_created", "follow_deleted", b"follow_deleted", "follow_updated", b"follow_updated", "media_uploaded", b"media_uploaded", "mute_created", b"mute_created", "mute_deleted", b"mute_deleted", "payload", b"payload", "post_created", b"post_created", "post_deleted", b"post_deleted", "time", b"time", "user_created", b"user_created", "user_updated", b"user_updated"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["block_created", b"block_created", "block_deleted", b"block_deleted", "follow_created", b"follow_created", "follow_deleted", b"follow_deleted", "follow_updated", b"follow_updated", "media_uploaded", b"media_uploaded", "mute_created", b"mute_created", "mute_deleted", b"mute_deleted", "payload", b"payload", "post_created", b"post_created", "post_deleted", b"post_deleted", "post_liked", b"post_liked", "post_unliked", b"post_unliked", "time", b"time", "user_created", b"user_created", "user_updated", b"user_updated"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_created", b"block_created", "block_deleted", b"block_deleted", "follow_created", b"follow_created", "follow_deleted", b"follow_deleted", "follow_updated", b"follow_updated", "id", b"id", "media_uploaded", b"media_uploaded", "mute_created", b"mute_created", "mute_deleted", b"mute_deleted", "payload", b"payload", "post_created", b"post_created", "post_deleted", b"post_deleted", "time", b"time", "traceparent", b"traceparent", "tracestate", b"tracestate", "type", b"type", "user_created", b"user_created", "user_updated", b"user_updated"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_created", b"block_created", "block_deleted", b"block_deleted", "follow_created", b"follow_created", "follow_deleted", b"follow_deleted", "follow_updated", b"follow_updated", "id", b"id", "media_uploaded", b"media_uploaded", "mute_created", b"mute_created", "mute_deleted", b"mute_deleted", "payload", b"payload", "post_created", b"post_created", "post_deleted", b"post_deleted", "post_liked", b"post_liked", "post_unliked", b"post_unliked", "time", b"time", "traceparent", b"traceparent", "tracestate", b"tracestate", "type", b"type", "user_created", b"user_created", "user_updated", b"user_updated"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["user_created", "user_updated", "follow_created", "follow_updated", "follow_deleted", "block_created", "block_deleted", "mute_created", "mute_deleted", "post_created", "post_deleted", "media_uploaded"]  # noqa: Y015
+    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["user_created", "user_updated", "follow_created", "follow_updated", "follow_deleted", "block_created", "block_deleted", "mute_created", "mute_deleted", "post_created", "post_deleted", "post_liked", "post_unliked", "media_uploaded"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_payload) -> _WhichOneofReturnType_payload | None: ...
 
@@ -627,6 +639,58 @@ class PostDeleted(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___PostDeleted: _TypeAlias = PostDeleted  # noqa: Y015
+
+@_typing.final
+class PostLiked(_message.Message):
+    """A user liked a post (published only when the like is new)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POST_ID_FIELD_NUMBER: _builtins.int
+    USER_ID_FIELD_NUMBER: _builtins.int
+    post_id: _builtins.int
+    """The post."""
+    user_id: _builtins.int
+    """Who liked it."""
+    def __init__(
+        self,
+        *,
+        post_id: _builtins.int = ...,
+        user_id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["post_id", b"post_id", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PostLiked: _TypeAlias = PostLiked  # noqa: Y015
+
+@_typing.final
+class PostUnliked(_message.Message):
+    """A user took a like back (published only when there was one)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POST_ID_FIELD_NUMBER: _builtins.int
+    USER_ID_FIELD_NUMBER: _builtins.int
+    post_id: _builtins.int
+    """The post."""
+    user_id: _builtins.int
+    """Who had liked it."""
+    def __init__(
+        self,
+        *,
+        post_id: _builtins.int = ...,
+        user_id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["post_id", b"post_id", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PostUnliked: _TypeAlias = PostUnliked  # noqa: Y015
 
 @_typing.final
 class MediaUploaded(_message.Message):
