@@ -18,6 +18,7 @@ import grpc
 from services.kit.auth import TokenVerifier
 from services.kit.context import Caller, set_caller, set_request_id
 from services.kit.errors import KooError, Unauthenticated
+from services.kit.work import count_rpc
 
 log = logging.getLogger("koo.rpc")
 
@@ -61,9 +62,10 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             response_serializer=handler.response_serializer,
         )
 
-    def _enter(self, context: grpc.aio.ServicerContext) -> None:
+    def _enter(self, context: grpc.aio.ServicerContext, method: str) -> None:
         metadata = {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
         set_request_id(metadata.get("x-request-id") or uuid.uuid4().hex)
+        count_rpc(method)
         set_caller(self._caller_from(metadata.get("authorization", "")))
 
     def _caller_from(self, header: str) -> Caller | None:
@@ -82,7 +84,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             started = time.perf_counter()
             code = grpc.StatusCode.OK
             try:
-                self._enter(context)
+                self._enter(context, method)
                 return await behavior(request, context)
             except KooError as exc:
                 code = exc.code
@@ -103,7 +105,7 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             started = time.perf_counter()
             code = grpc.StatusCode.OK
             try:
-                self._enter(context)
+                self._enter(context, method)
                 async for item in behavior(request, context):
                     yield item
             except KooError as exc:

@@ -30,6 +30,7 @@ from services.kit.logs import setup_logging
 from services.kit.redis_client import create_redis
 from services.kit.settings import DEFAULT_PORTS, KitSettings
 from services.kit.telemetry import instrument_engine, setup_tracing, shutdown_tracing
+from services.kit.work import count_statements
 
 log = logging.getLogger("koo.server")
 
@@ -76,6 +77,7 @@ async def build_resources(settings: KitSettings, *, name: str) -> Resources:
     engine = create_engine(settings.database_url, pool_size=settings.db_pool_size) if settings.database_url else None
     if engine is not None:
         instrument_engine(engine)
+        count_statements(engine)
     redis = create_redis(settings.redis_url) if settings.redis_url else None
     worker_id = settings.worker_id
     if worker_id < 0:
