@@ -205,7 +205,9 @@ async def test_blocked_and_muted_authors_never_show_also_from_cached_pages(api: 
     assert mine["id"] not in await home(api, blocked)
 
 
-async def test_losing_all_of_redis_loses_no_answer(stack: Stack, database_url: str, redis_url: str, data_dir: Path) -> None:
+async def test_losing_all_of_redis_loses_no_answer(
+    stack: Stack, database_url: str, redis_url: str, data_dir: Path
+) -> None:
     async with isolated_stack(
         database_url=database_url, redis_url=redis_url, data_dir=data_dir, redis_db=14, overrides={}
     ) as world:
