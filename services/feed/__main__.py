@@ -13,7 +13,6 @@ from services.feed.peers import FeedPeers
 from services.feed.redis_tuning import ensure_compact_timelines
 from services.feed.servicer import FeedServicer
 from services.feed.settings import FeedSettings
-from services.kit.readcache import CacheKeys, ReadCache
 from services.kit.server import Register, Resources, run_service
 from services.kit.settings import load_settings
 
@@ -26,9 +25,7 @@ def build_feed(settings: FeedSettings, res: Resources, *, keys: FeedKeys | None 
     assert res.redis is not None, "the feed needs Redis"
     keys = keys or FeedKeys()
     peers = FeedPeers(res.channels, res.redis, keys=keys, graph_ttl=settings.feed_graph_cache_seconds)
-    return Feed(
-        settings, redis=res.redis, peers=peers, keys=keys, cache=ReadCache(res.redis, keys=CacheKeys(keys.prefix))
-    )
+    return Feed(settings, redis=res.redis, peers=peers, keys=keys)
 
 
 def make_register(settings: FeedSettings) -> Register:

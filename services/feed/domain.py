@@ -28,7 +28,7 @@ from services.feed.timeline import READY, Timelines
 from services.feed.trends import Trends
 from services.kit.errors import InvalidArgument, PermissionDenied
 from services.kit.paging import decode_token, encode_token
-from services.kit.readcache import ReadCache
+from services.kit.readcache import CacheKeys, ReadCache
 from services.kit.text import LANGUAGES
 
 log = logging.getLogger("koo.feed")
@@ -63,14 +63,14 @@ def check_languages(languages: Sequence[str], field: str = "language") -> frozen
 
 class Feed:
     def __init__(
-        self, settings: FeedSettings, *, redis: Redis, peers: FeedPeers, keys: FeedKeys, cache: ReadCache
+        self, settings: FeedSettings, *, redis: Redis, peers: FeedPeers, keys: FeedKeys, cache: ReadCache | None = None
     ) -> None:
         self.settings = settings
         self.redis = redis
         self.peers = peers
         self.keys = keys
-        self.cache = cache
-        self.hydrator = Hydrator(cache, peers)
+        self.cache = cache or ReadCache(redis, keys=CacheKeys(keys.prefix))
+        self.hydrator = Hydrator(self.cache, peers)
         self.timelines = Timelines(
             redis,
             keys=keys,
