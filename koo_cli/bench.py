@@ -147,6 +147,13 @@ def _named_processes(data_dir: Path) -> dict[int, str]:
 @click.option("--plot/--no-plot", default=True, show_default=True, help="Write the latency-throughput PNG.")
 @click.option("--seed", type=int, default=1, show_default=True)
 @click.option(
+    "--prewarm",
+    type=float,
+    default=0,
+    show_default=True,
+    help="Seconds of the workload at the lowest rate before the runs, not counted (fills caches).",
+)
+@click.option(
     "--idle-timeout",
     type=float,
     default=120,
@@ -175,6 +182,7 @@ def bench(
     out: Path | None,
     plot: bool,
     seed: int,
+    prewarm: float,
     idle_timeout: float,
     data_dir: Path,
 ) -> None:
@@ -219,14 +227,14 @@ def bench(
         click.echo(f"acting as {sampled} users of graph {graph_name}; {total_runs} runs of {duration:.0f}s")
         runs: list[dict[str, Any]] = []
 
-        def one_run(kind: str, name: str, target: str, rate: float) -> None:
+        def one_run(kind: str, name: str, target: str, rate: float, *, seconds: float = 0, keep: bool = True) -> None:
             # A saturated run leaves a backlog (events, queued calls): let it drain first.
             idle = wait_idle(runtime.redis_url, list(named), timeout=idle_timeout)
             spec = RunSpec(
                 url=target,
                 workload=name,
                 rate=rate,
-                duration=duration,
+                duration=seconds or duration,
                 warmup=warmup,
                 data_prefix=prefix,
                 kind=kind,
@@ -243,10 +251,12 @@ def bench(
                 "idle": idle.idle,
             }
             result["cpu_ms_per_request"] = cpu_ms_per_request(result)
-            runs.append(result)
+            if keep:
+                runs.append(result)
             lat = result["latency"]
             click.echo(
-                f"{result['workload']:<8} offered {rate:>7.0f}/s  achieved {result['achieved_rps']:>7.1f}/s  "
+                ("" if keep else "(prewarm, not counted) ")
+                + f"{result['workload']:<8} offered {rate:>7.0f}/s  achieved {result['achieved_rps']:>7.1f}/s  "
                 f"p50 {lat.get('p50_ms', 0):>7.1f}  p99 {lat.get('p99_ms', 0):>7.1f}  "
                 f"p99.9 {lat.get('p99.9_ms', 0):>7.1f} ms  errors {result['errors']['total']}  "
                 f"cpu {result['cpu_ms_per_request'].get('koo', 0):.2f} ms/req  "
@@ -263,6 +273,11 @@ def bench(
             if baseline_proc is not None:
                 _wait_healthy(base_url, seconds=20)
                 named[baseline_proc.pid] = "baseline"
+            if prewarm > 0:
+                # Fills the read caches for the sampled users first: the runs then measure the
+                # steady state of a platform whose readers come back, not its first minute.
+                for name in workloads:
+                    one_run("koo", name, url, min(rate_list), seconds=prewarm + warmup, keep=False)
             # Interleaved: each workload rate next to the baseline's matching rate, so the
             # machine's other load hits both alike.
             for i in range(max(len(rate_list), len(base_list) if baseline else 0)):
