@@ -29,6 +29,10 @@ class FeedKeys:
         """Hashtag counts of one hour (unix hours) in one language (`all`: every language)."""
         return f"{self.prefix}:trend:{language}:{hour}"
 
+    def trend_forms(self, hour: int) -> str:
+        """Hashtag key -> the form first written in that hour (what trends show)."""
+        return f"{self.prefix}:trend:forms:{hour}"
+
     def trend_ranking(self, language: str, hour: int, window: int) -> str:
         """The summed window, reused briefly by readers."""
         return f"{self.prefix}:trend:sum:{language}:{hour}:{window}"

@@ -13,10 +13,27 @@ import regex
 LANGUAGES: frozenset[str] = frozenset({"as", "bn", "en", "gu", "hi", "kn", "ml", "mr", "or", "pa", "ta", "te"})
 
 _WORD = r"[\p{L}\p{M}\p{N}_]"
+# ZWNJ (U+200C) and ZWJ (U+200D) are part of Indic spelling inside a word: Malayalam
+# old-style chillus (ന്‍), Bengali khanda-ta (ত্‍), Marathi eyelash ra (र्‍), half forms
+# kept apart in Hindi, Kannada, Telugu words. As in twitter-text they count as hashtag
+# characters between two word characters, never first (`#\u200cx` is no tag) and last
+# only as the ZWJ that completes a virama + ZWJ letter (a chillu or khanda-ta written the
+# old way at the end of a word: `#കേരളത്തിന്‍`); otherwise the tag stops before it.
+_JOINER = "[\u200c\u200d]"
+_JOINED_WORD = rf"{_WORD}+(?:{_JOINER}+{_WORD}+)*(?:(?<=\p{{ccc=9}})\u200d)?"
 # A hashtag starts after a non-word character (or the start) and must hold a letter.
-_HASHTAG = regex.compile(rf"(?<!{_WORD})#({_WORD}*\p{{L}}{_WORD}*)")
-# Mentions are handles (a-z 0-9 _), matched case-insensitively, not inside emails.
-_MENTION = regex.compile(r"(?<![\p{L}\p{M}\p{N}_@.])@([A-Za-z0-9_]{3,30})(?![A-Za-z0-9_])")
+_HASHTAG = regex.compile(rf"(?<!{_WORD}|{_JOINER})#({_JOINED_WORD})")
+_LETTER = regex.compile(r"\p{L}")
+# Mentions are handles (a-z 0-9 _), matched case-insensitively, not inside emails. A
+# joiner between handle characters is invisible and dropped (`@ra\u200dvi` is @ravi); a
+# mention never starts or ends on one, and one glued to more letters by a joiner is a
+# longer word, not a handle (`@ravi\u200dकुमार` mentions nobody).
+_HANDLE_CHAR = "[A-Za-z0-9_]"
+_MENTION = regex.compile(
+    rf"(?<![\p{{L}}\p{{M}}\p{{N}}_@.]|{_JOINER})@({_HANDLE_CHAR}+(?:{_JOINER}+{_HANDLE_CHAR}+)*)"
+    rf"(?!{_HANDLE_CHAR}|{_JOINER}+{_WORD})"
+)
+_HANDLE = regex.compile(r"[A-Za-z0-9_]{3,30}")
 _GRAPHEME = regex.compile(r"\X")
 # Cc and Cf except the joiners Indic text needs (ZWJ/ZWNJ) and ordinary whitespace.
 _ALLOWED_CONTROLS = frozenset("\n\t\r\u200c\u200d")
@@ -63,15 +80,54 @@ def clean_text(text: str, *, max_graphemes: int, allow_empty: bool = False) -> s
     return normalized
 
 
+# Legacy spellings with ZWJ -> the atomic letters Unicode added later (same letter,
+# two encodings): Malayalam chillus (consonant + virama + ZWJ) and Bengali khanda-ta.
+_ATOMIC_FOR_ZWJ: dict[str, str] = {
+    "\u0d23\u0d4d\u200d": "\u0d7a",  # ണ്‍ -> ൺ
+    "\u0d28\u0d4d\u200d": "\u0d7b",  # ന്‍ -> ൻ
+    "\u0d30\u0d4d\u200d": "\u0d7c",  # ര്‍ -> ർ
+    "\u0d32\u0d4d\u200d": "\u0d7d",  # ല്‍ -> ൽ
+    "\u0d33\u0d4d\u200d": "\u0d7e",  # ള്‍ -> ൾ
+    "\u0d15\u0d4d\u200d": "\u0d7f",  # ക്‍ -> ൿ
+    "\u09a4\u09cd\u200d": "\u09ce",  # ত্‍ -> ৎ
+}
+_ATOMIC = regex.compile("|".join(map(regex.escape, _ATOMIC_FOR_ZWJ)))
+_DROP_JOINERS = str.maketrans({"\u200c": None, "\u200d": None})
+
+
+def fold_joiners(text: str) -> str:
+    """NFC `text` as typed on any keyboard: legacy ZWJ letters made atomic, joiners dropped.
+
+    Joiners only change how a word is drawn (or pick between two encodings of a letter),
+    so two spellings a reader cannot tell apart compare equal, and a query typed without
+    joiners meets text written with them.
+    """
+    normalized = nfc(text)
+    if "\u200c" not in normalized and "\u200d" not in normalized:
+        return normalized
+    return _ATOMIC.sub(lambda m: _ATOMIC_FOR_ZWJ[m.group(0)], normalized).translate(_DROP_JOINERS)
+
+
+def joiner_mappings() -> dict[str, str]:
+    """The legacy ZWJ sequences and their atomic letters (search engines' char filters use it)."""
+    return dict(_ATOMIC_FOR_ZWJ)
+
+
+def hashtag_key(tag: str) -> str:
+    """What makes two hashtags the same, for search and trends alike: NFC, joiners
+    folded, case-folded, without `#` (`#Cricket` = `#cricket`, `#ന്‍` = `#ൻ`)."""
+    return fold_joiners(tag).lstrip("#").casefold()
+
+
 def extract_hashtags(text: str) -> list[str]:
-    """Hashtags without `#`, in order of first use, duplicates (case-folded) removed."""
+    """Hashtags without `#` as written (joiners kept), in order of first use, one per key."""
     seen: set[str] = set()
     tags: list[str] = []
     for match in _HASHTAG.finditer(nfc(text)):
         tag = match.group(1)
-        if grapheme_length(tag) > MAX_HASHTAG_GRAPHEMES:
+        if not _LETTER.search(tag) or grapheme_length(tag) > MAX_HASHTAG_GRAPHEMES:
             continue
-        key = tag.casefold()
+        key = hashtag_key(tag)
         if key not in seen:
             seen.add(key)
             tags.append(tag)
@@ -82,7 +138,9 @@ def extract_mentions(text: str) -> list[str]:
     """Mentioned handles, lower-cased, without `@`, duplicates removed."""
     seen: dict[str, None] = {}
     for match in _MENTION.finditer(text):
-        seen.setdefault(match.group(1).lower(), None)
+        handle = match.group(1).translate(_DROP_JOINERS)
+        if _HANDLE.fullmatch(handle):
+            seen.setdefault(handle.lower(), None)
     return list(seen)
 
 

@@ -7,23 +7,23 @@ operators, `OR 1=1`, `title:foo`, `*` and backslashes never reach a query parser
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 
 import regex
 
-from services.kit.text import script_of
+from services.kit.text import fold_joiners, script_of
+from services.kit.text import hashtag_key as hashtag_key
 from services.search.transliterate import COARSE_PREFIX, is_latin, is_tamil, phonetic_key, romanize, word_keys
 
 _WORD = regex.compile(r"[\p{L}\p{M}\p{N}]+")
-_JOINERS = str.maketrans({"\u200c": None, "\u200d": None})
 # Bounds the work one query can ask for (each word is one OR-group in the index query).
 MAX_QUERY_WORDS = 12
 
 
 def normalize(text: str) -> str:
-    """NFC without the zero-width joiners (a rendering hint, absent from typed queries)."""
-    return unicodedata.normalize("NFC", text).translate(_JOINERS)
+    """NFC with the zero-width joiners folded (see services.kit.text.fold_joiners): they
+    are a rendering hint, absent from typed queries."""
+    return fold_joiners(text)
 
 
 def words(text: str) -> list[str]:
@@ -79,11 +79,6 @@ def query_words(q: str, *, drop_final_a: bool = True) -> list[QueryWord]:
     """The words of a query (duplicates removed, at most MAX_QUERY_WORDS)."""
     unique = list(dict.fromkeys(words(q)))[:MAX_QUERY_WORDS]
     return [QueryWord(w, tuple(sorted(_keys(w, query=True, drop_final_a=drop_final_a)))) for w in unique]
-
-
-def hashtag_key(tag: str) -> str:
-    """What makes two hashtags the same: NFC, case-folded (`#Cricket` = `#cricket`)."""
-    return normalize(tag).lstrip("#").casefold()
 
 
 @dataclass(frozen=True, slots=True)

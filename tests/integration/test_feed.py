@@ -228,6 +228,24 @@ async def test_user_posts_newest_first_with_paging(stack: Stack) -> None:
     assert "user_id" in field_violations(info.value)
 
 
+async def test_trends_count_a_hashtag_once_whatever_its_joiners_and_case(stack: Stack) -> None:
+    """The rule search uses: `#കൊൽ‌ക്കത്ത` with or without ZWNJ, `#IPL`/`#ipl` are one tag each."""
+    author = await account(stack)
+    run = uuid.uuid4().hex[:6]
+    ml = f"കൊൽ\u200cക്കത്ത{run}"
+    await publish(stack, author, f"യാത്ര #{ml}")
+    await publish(stack, author, f"#{ml.replace(chr(0x200C), '')} ഇന്ന്")
+    await publish(stack, author, f"#IPL{run} final")
+    await publish(stack, author, f"#ipl{run} again")
+
+    async def trend() -> dict[str, int]:
+        reply = await feeds(stack).ListTrendingHashtags(pb.ListTrendingHashtagsRequest(limit=50))
+        return {h.tag: h.post_count for h in reply.hashtags}
+
+    got = await eventually(trend, lambda t: t.get(ml) == 2 and t.get(f"IPL{run}") == 2)
+    assert f"ipl{run}" not in got and not any(tag.startswith("കൊൽ") and tag != ml and run in tag for tag in got)
+
+
 async def test_trending_hashtags_per_language_over_the_window(stack: Stack) -> None:
     author = await account(stack)
     tag = f"दिवाली{uuid.uuid4().hex[:6]}"

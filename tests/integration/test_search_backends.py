@@ -21,6 +21,7 @@ import pytest_asyncio
 
 from services.kit.db import create_engine
 from services.kit.errors import InvalidArgument
+from services.kit.text import extract_hashtags
 from services.search.domain import IdPage, SearchDomain
 from services.search.store import PostDoc, SearchBackend, UserDoc
 
@@ -343,6 +344,26 @@ async def test_indic_hashtags_by_native_and_latin_prefix(backend: SearchBackend)
     assert "சென்னை" in [t.tag for t in await d.search_hashtags(q="chen", limit=50)]
     assert "भारत" in [t.tag for t in await d.search_hashtags(q="#bhar", limit=50)]
     assert "भारत" not in [t.tag for t in await d.search_hashtags(q="ಕನ್", limit=50)]
+
+
+async def test_hashtags_with_joiners_are_whole_and_one_tag_in_either_encoding(backend: SearchBackend) -> None:
+    """Malayalam `Kolkata` with ZWNJ, and `for Kerala` in old-style (ZWJ) and atomic chillu."""
+    author = new_id()
+    suffix = "".join(random.choice("കഗചജടഡതദപബ") for _ in range(4))
+    zwnj_tag = f"കൊൽ\u200cക്കത്ത{suffix}"
+    old, new = f"കേരളത്തിന്\u200d{suffix}", f"കേരളത്തിൻ{suffix}"
+    texts = [f"യാത്ര #{zwnj_tag}", f"#{old} വേണ്ടി", f"#{new} വേണ്ടി"]
+    made = []
+    for text in texts:
+        made.append(await add(backend, author, text, "ml", hashtags=tuple(extract_hashtags(text))))
+    d = domain(backend)
+    got = {t.tag: t.post_count for t in await d.search_hashtags(q=f"കൊൽക്കത്ത{suffix}", limit=50)}
+    assert got == {zwnj_tag: 1}  # typed without the joiner, the whole tag (not `കൊൽ`)
+    got = {t.tag: t.post_count for t in await d.search_hashtags(q=f"#കേരളത്തിൻ{suffix}", limit=50)}
+    assert got == {old: 2}  # both encodings are one tag, shown as first written
+    # The words are found typed without joiners, both encodings alike.
+    assert await ids(backend, f"കൊൽക്കത്ത{suffix}", author=author) == [made[0]]
+    assert sorted(await ids(backend, new, author=author)) == sorted(made[1:])
 
 
 async def test_hashtag_prefix_metacharacters_are_literal(backend: SearchBackend) -> None:

@@ -8,6 +8,11 @@ viramas). Each language gets its own field (`text_hi`, `text_bn`, ...) with the 
 analyzer where Elasticsearch has one (hindi, bengali, english) and a custom ICU chain
 otherwise; a post fills only its own language's field.
 
+Zero-width joiners: texts are sent with joiners already folded (`fold_joiners`, the rule
+queries and hashtags follow); the analyzers also fold the legacy ZWJ letters themselves
+(`koo_joiners`, from the same table) so a document written by other means agrees, and
+`nfkc_cf` drops the joiners left (they are default-ignorable).
+
 Queries never use `query_string`: every word goes into `multi_match`/`term`/`prefix`
 clauses as a value, so `title:foo AND *` is searched as the words title, foo, and.
 """
@@ -18,7 +23,8 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-from services.search.analysis import QueryWord, document_keys, hashtag_key, hashtag_phonetics
+from services.kit.text import joiner_mappings
+from services.search.analysis import QueryWord, document_keys, hashtag_key, hashtag_phonetics, normalize
 from services.search.store import Cursor, HashtagQuery, PostDoc, PostQuery, UserDoc, UserQuery
 
 # Languages with a built-in Elasticsearch analyzer, and the rest with our ICU chain.
@@ -37,14 +43,20 @@ def analysis_settings() -> dict[str, Any]:
         f"koo_{lang}": {
             "type": "custom",
             "tokenizer": "icu_tokenizer",
-            "char_filter": ["koo_nfkc_cf"],
+            "char_filter": ["koo_joiners", "koo_nfkc_cf"],
             "filter": ["indic_normalization", "koo_fold_latin"],
         }
         for lang in CUSTOM_LANGUAGES
     }
     return {
         "analysis": {
-            "char_filter": {"koo_nfkc_cf": {"type": "icu_normalizer", "name": "nfkc_cf"}},
+            "char_filter": {
+                "koo_joiners": {
+                    "type": "mapping",
+                    "mappings": [f"{legacy} => {atomic}" for legacy, atomic in joiner_mappings().items()],
+                },
+                "koo_nfkc_cf": {"type": "icu_normalizer", "name": "nfkc_cf"},
+            },
             "filter": {
                 # Fold accents of Latin and other scripts, never the Indic blocks
                 # (U+0900-U+0DFF): their vowel signs and viramas are letters of the word.
@@ -54,7 +66,7 @@ def analysis_settings() -> dict[str, Any]:
                 "koo_text": {
                     "type": "custom",
                     "tokenizer": "icu_tokenizer",
-                    "char_filter": ["koo_nfkc_cf"],
+                    "char_filter": ["koo_joiners", "koo_nfkc_cf"],
                     "filter": ["indic_normalization", "koo_fold_latin"],
                 },
                 **custom,
@@ -147,20 +159,21 @@ def index_templates(prefix: str) -> dict[str, dict[str, Any]]:
 
 
 def post_source(post: PostDoc) -> dict[str, Any]:
+    text = normalize(post.text)
     source: dict[str, Any] = {
         "post_id": post.post_id,
         "author_id": post.author_id,
         "language": post.language,
         "created_at_ms": post.created_at_ms,
         "deleted": False,
-        "text": post.text,
+        "text": text,
         "keys": document_keys(post.text),
         "hashtag_keys": list(dict.fromkeys(hashtag_key(t) for t in post.hashtags)),
         "hashtags": [t.lstrip("#") for t in post.hashtags],
     }
     field = language_field(post.language)
     if field:
-        source[field] = post.text
+        source[field] = text
     return source
 
 
@@ -172,7 +185,7 @@ def user_source(user: UserDoc) -> dict[str, Any]:
     return {
         "user_id": user.user_id,
         "handle_lower": user.handle.lower(),
-        "display_name": user.display_name,
+        "display_name": normalize(user.display_name),
         "name_keys": document_keys(user.display_name, drop_final_a=False),
     }
 

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.search.analysis import QueryWord, document_keys, hashtag_key, hashtag_phonetics
+from services.search.analysis import QueryWord, document_keys, hashtag_key, hashtag_phonetics, normalize
 from services.search.store import Cursor, HashtagHit, HashtagQuery, Hit, PostDoc, PostQuery, UserDoc, UserQuery
 
 SCHEMA = "koo_search"
@@ -128,7 +128,8 @@ class PostgresSearch:
                 "ids": [p.post_id for p in posts],
                 "authors": [p.author_id for p in posts],
                 "langs": [p.language for p in posts],
-                "bodies": [p.text for p in posts],
+                # Joiners folded as for queries ('simple' would split words at them).
+                "bodies": [normalize(p.text) for p in posts],
                 "keys": [keys_tsvector(document_keys(p.text)) for p in posts],
                 "tags": [_json_list([hashtag_key(t) for t in dict.fromkeys(p.hashtags)]) for p in posts],
                 "ms": [p.created_at_ms for p in posts],
@@ -212,7 +213,7 @@ class PostgresSearch:
                 {
                     "ids": [u.user_id for u in docs],
                     "handles": [u.handle for u in docs],
-                    "names": [u.display_name for u in docs],
+                    "names": [normalize(u.display_name) for u in docs],
                     # Names are matched by prefix: keys keep their final `a` (`ram` prefixes `rama`).
                     "keys": [keys_tsvector(document_keys(u.display_name, drop_final_a=False)) for u in docs],
                     "ms": [u.version[0] for u in docs],
