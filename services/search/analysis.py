@@ -13,6 +13,8 @@ import regex
 
 from services.kit.text import fold_joiners, script_of
 from services.kit.text import hashtag_key as hashtag_key
+from services.search.exonyms import exonym_spellings
+from services.search.stems import stems
 from services.search.transliterate import COARSE_PREFIX, is_latin, is_tamil, phonetic_key, romanize, word_keys
 
 _WORD = regex.compile(r"[\p{L}\p{M}\p{N}]+")
@@ -59,17 +61,55 @@ def _keys(word: str, *, query: bool, drop_final_a: bool) -> frozenset[str]:
     return frozenset(out)
 
 
-def document_keys(text: str, *, drop_final_a: bool = True) -> list[str]:
-    """Phonetic keys of every word of `text`, sorted and unique (what the index stores)."""
+def _stem_keys(word: str) -> frozenset[str]:
+    """Keys of the word's stems (case endings off, see stems.py): `சென்னையில்` -> `~cenai`."""
+    out: set[str] = set()
+    for run in _script_runs(word):
+        for stem in stems(run):
+            out |= word_keys(stem, query=False)
+    return frozenset(out)
+
+
+def _latin_variants(word: str) -> set[str]:
+    """Other spellings of a Latin query word: its speakers' name for an English one
+    (`delhi` -> `dilli`), and `u` typed for the short `a` (`punjab` -> `panjab`): each
+    `u` alone and all of them (at most three `u`s are tried one by one)."""
+    variants = set(exonym_spellings(word))
+    positions = [i for i, ch in enumerate(word) if ch == "u"]
+    if positions:
+        variants.add(word.replace("u", "a"))
+        for i in positions[:3]:
+            variants.add(word[:i] + "a" + word[i + 1 :])
+    return variants
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentTerms:
+    """What the index stores for a text besides its words: their phonetic keys, and the
+    keys of their stems (weaker: a stem match ranks below a word match)."""
+
+    keys: list[str]
+    stem_keys: list[str]
+
+
+def document_terms(text: str, *, drop_final_a: bool = True) -> DocumentTerms:
     keys: set[str] = set()
+    stem_keys: set[str] = set()
     for word in dict.fromkeys(words(text)):
         keys |= _keys(word, query=False, drop_final_a=drop_final_a)
-    return sorted(keys)
+        stem_keys |= _stem_keys(word)
+    return DocumentTerms(sorted(keys), sorted(stem_keys - keys))
+
+
+def document_keys(text: str, *, drop_final_a: bool = True) -> list[str]:
+    """Phonetic keys of every word of `text`, sorted and unique."""
+    return document_terms(text, drop_final_a=drop_final_a).keys
 
 
 @dataclass(frozen=True, slots=True)
 class QueryWord:
-    """One word of a query: matches its own text or any of its phonetic keys."""
+    """One word of a query: matches its own text or any of its phonetic keys (a post
+    holding the key of the word or of one of its stems)."""
 
     text: str
     keys: tuple[str, ...]
@@ -78,7 +118,24 @@ class QueryWord:
 def query_words(q: str, *, drop_final_a: bool = True) -> list[QueryWord]:
     """The words of a query (duplicates removed, at most MAX_QUERY_WORDS)."""
     unique = list(dict.fromkeys(words(q)))[:MAX_QUERY_WORDS]
-    return [QueryWord(w, tuple(sorted(_keys(w, query=True, drop_final_a=drop_final_a)))) for w in unique]
+    out = []
+    for i, w in enumerate(unique):
+        keys = set(_keys(w, query=True, drop_final_a=drop_final_a))
+        if is_latin(w):
+            for variant in _latin_variants(w):
+                keys |= _keys(variant, query=True, drop_final_a=drop_final_a)
+            # Two Latin words may be one word in Indic script (`sri lanka`, श्रीलंका):
+            # both words also match the keys of the two joined.
+            for pair in (unique[i - 1 : i + 1] if i else [], unique[i : i + 2]):
+                if len(pair) == 2 and all(map(is_latin, pair)):
+                    joined = "".join(pair)
+                    keys |= _keys(joined, query=True, drop_final_a=drop_final_a)
+                    for variant in _latin_variants(joined):
+                        keys |= _keys(variant, query=True, drop_final_a=drop_final_a)
+        else:
+            keys |= _stem_keys(w)  # an inflected query word finds the bare word too
+        out.append(QueryWord(w, tuple(sorted(keys))))
+    return out
 
 
 @dataclass(frozen=True, slots=True)

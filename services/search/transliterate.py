@@ -120,6 +120,9 @@ def _delete_schwas(marked: str) -> str:
     units = _UNIT.findall(marked)
 
     def vowel(i: int) -> bool:
+        # a nasalized vowel (vowel + anusvara) is a vowel: बांगलादेश is `banglAdesh`
+        if 0 <= i < len(units) and units[i] == "M":
+            return vowel(i - 1)
         return 0 <= i < len(units) and units[i] in _VOWEL_UNITS
 
     def consonant(i: int) -> bool:
@@ -183,6 +186,9 @@ def _romanize(word: str, script: str) -> tuple[str, ...]:
         # The Assamese scheme already writes ব as b and ৱ as v.
         marked = regex.sub(r"(?<![bcdfghjklmnpqrstvwxyz])v", "b", marked)
     spellings = [marked]
+    if script == "Malayalam" and "nt" in marked:
+        # ന്ത is said `nd` (ഇന്ത്യ india, ചന്ദനം chandanam): typed both ways
+        spellings.append(marked.replace("nt", "nd"))
     if script in _SCHWA_DELETING:
         spellings.append(_delete_schwas(marked))
         if script == "Bengali":
@@ -216,6 +222,10 @@ def phonetic_key(latin: str, *, coarse: bool = False, drop_final_a: bool = True)
     s = regex.sub(r"ch+", "C", s).replace("c", "k").replace("C", "c")
     s = _ASPIRATE.sub(r"\1", s)
     s = s.replace("f", "p").replace("w", "v").replace("z", "j")
+    s = regex.sub(r"iy(?=[aeiou])", "i", s)  # odiya / odia, intiya / intia
+    s = regex.sub(r"(?<=o)v(?=a)", "", s)  # गोवा gova / goa
+    s = regex.sub(r"ai(?=[^aeiouy][^aeiouy])", "a", s)  # English `a` written ऐ: नागालैंड nagaland
+    s = regex.sub(r"(?<=[^aeiouy])y(?=a)", "i", s)  # ഇന്ത്യ indya / india
     s = regex.sub(r"(?<=[^aeiou])y$", "i", s)  # pondicherry / ...ceri
     s = regex.sub(r"y(?![aeiou])", "ai", s)  # mysuru / maisuru
     s = _DOUBLE.sub(r"\1", s)  # aa, ii, nn, ll ...

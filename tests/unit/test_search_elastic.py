@@ -88,6 +88,7 @@ def test_post_source_fills_only_its_languages_field_and_the_phonetic_keys() -> N
         "text": "#ಕನ್ನಡ ಸುದ್ದಿ",
         "text_kn": "#ಕನ್ನಡ ಸುದ್ದಿ",
         "keys": ["kanad", "sudi"],
+        "stem_keys": [],
         "hashtag_keys": ["ಕನ್ನಡ"],
         "hashtags": ["ಕನ್ನಡ"],
     }
@@ -115,6 +116,7 @@ def test_search_posts_body_exactly() -> None:
                             "should": [
                                 {"multi_match": {"query": "bharat", "fields": fields, "type": "best_fields"}},
                                 {"terms": {"keys": ["barat", "~parat"], "boost": 0.4}},
+                                {"terms": {"stem_keys": ["barat", "~parat"], "boost": 0.2}},
                             ],
                             "minimum_should_match": 1,
                         }
@@ -124,6 +126,7 @@ def test_search_posts_body_exactly() -> None:
                             "should": [
                                 {"multi_match": {"query": "ಕನ್ನಡ", "fields": fields, "type": "best_fields"}},
                                 {"terms": {"keys": ["kanad"], "boost": 0.4}},
+                                {"terms": {"stem_keys": ["kanad"], "boost": 0.2}},
                             ],
                             "minimum_should_match": 1,
                         }

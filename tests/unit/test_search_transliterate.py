@@ -7,12 +7,14 @@ import pytest
 from services.search.analysis import (
     MAX_QUERY_WORDS,
     document_keys,
+    document_terms,
     hashtag_key,
     hashtag_phonetics,
     query_phonetics,
     query_words,
     words,
 )
+from services.search.stems import stems
 from services.search.transliterate import phonetic_key, romanize, word_keys
 
 # (word as written, as people type it): real words, several spellings where people differ.
@@ -234,3 +236,71 @@ def test_hashtag_keys_and_phonetics() -> None:
     assert hashtag_phonetics("ಕನ್ನಡ").fine.startswith(query_phonetics("kann").fine)  # type: ignore[union-attr]
     assert hashtag_phonetics("சென்னை").coarse.startswith(query_phonetics("chen").coarse)  # type: ignore[union-attr]
     assert query_phonetics("ಕನ್") is None
+
+
+# Inflected words, Latin spellings people type, English names (issue 14) ---------------
+
+
+@pytest.mark.parametrize(
+    ("inflected", "bare"),
+    [
+        ("சென்னையில்", "சென்னை"),  # Tamil: in Chennai
+        ("இந்தியாவில்", "இந்தியா"),
+        ("தமிழில்", "தமிழ்"),
+        ("நேபாளத்தில்", "நேபாளம்"),  # -am becomes -att- before the ending
+        ("മലയാളത്തിൽ", "മലയാളം"),  # Malayalam, same change
+        ("ഇന്ത്യയിൽ", "ഇന്ത്യ"),
+        ("తెలుగులో", "తెలుగు"),  # Telugu
+        ("ಭಾರತದಲ್ಲಿ", "ಭಾರತ"),  # Kannada
+        ("ভারতের", "ভারত"),  # Bengali
+        ("ভাৰতত", "ভাৰত"),  # Assamese
+        ("भारतात", "भारत"),  # Marathi
+        ("मराठीत", "मराठी"),
+        ("ଭାରତରେ", "ଭାରତ"),  # Odia
+        ("ભારતમાં", "ભારત"),  # Gujarati
+    ],
+)
+def test_a_bare_word_in_either_script_meets_its_inflected_forms(inflected: str, bare: str) -> None:
+    stem_keys = set(document_terms(inflected).stem_keys)
+    assert stem_keys & set(document_terms(bare).keys), (inflected, bare)
+    # what a reader types: the bare word, or its Latin spelling
+    assert stem_keys & set(query_words(bare)[0].keys)
+    latin = romanize(bare)[-1]
+    assert stem_keys & set(query_words(latin)[0].keys), latin
+
+
+def test_stems_are_never_shorter_than_two_letters_and_leave_latin_alone() -> None:
+    assert stems("cricket") == ()
+    assert stems("கை") == ()  # nothing left to stand for a word
+    assert "சென்னை" in stems("சென்னையில்")
+
+
+@pytest.mark.parametrize(
+    ("typed", "native"),
+    [
+        ("punjab", "पंजाब"),  # u for the short a
+        ("punjabi", "ਪੰਜਾਬੀ"),
+        ("delhi", "दिल्ली"),  # English name -> the speakers' own
+        ("DELHI", "দিল্লি"),
+        ("india", "भारत"),
+        ("india", "இந்தியா"),
+        ("india", "ഇന്ത്യ"),
+        ("india", "భారతదేశం"),
+        ("nepal", "நேபாளம்"),
+        ("goa", "गोवा"),
+        ("nagaland", "नागालैंड"),
+        ("odia", "ओड़िया"),
+        ("bombay", "मुंबई"),
+        ("bhaarat", "भारत"),  # doubled vowel
+        ("barat", "भारत"),  # aspirate left out
+    ],
+)
+def test_latin_spellings_people_type_reach_the_native_word(typed: str, native: str) -> None:
+    terms = document_terms(native)
+    assert set(query_words(typed)[0].keys) & set(terms.keys + terms.stem_keys), (typed, native)
+
+
+def test_two_latin_words_meet_one_indic_compound() -> None:
+    sri, lanka = query_words("sri lanka")
+    native = set(document_terms("श्रीलंका").keys)
+    assert set(sri.keys) & native and set(lanka.keys) & native

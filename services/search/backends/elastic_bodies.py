@@ -24,14 +24,23 @@ from collections.abc import Sequence
 from typing import Any
 
 from services.kit.text import joiner_mappings
-from services.search.analysis import QueryWord, document_keys, hashtag_key, hashtag_phonetics, normalize
+from services.search.analysis import (
+    QueryWord,
+    document_keys,
+    document_terms,
+    hashtag_key,
+    hashtag_phonetics,
+    normalize,
+)
 from services.search.store import Cursor, HashtagQuery, PostDoc, PostQuery, UserDoc, UserQuery
 
 # Languages with a built-in Elasticsearch analyzer, and the rest with our ICU chain.
 BUILTIN_ANALYZERS = {"hi": "hindi", "bn": "bengali", "en": "english"}
 CUSTOM_LANGUAGES = ("as", "gu", "kn", "ml", "mr", "or", "pa", "ta", "te")
-# Native-text matches count more than phonetic-key matches (as weight A over B in PostgreSQL).
+# Native-text matches count more than phonetic-key matches, which count more than matches
+# of a stem's key (as weights A, B, C in PostgreSQL).
 KEY_BOOST = 0.4
+STEM_BOOST = 0.2
 
 
 def index_names(prefix: str) -> dict[str, str]:
@@ -103,6 +112,7 @@ def posts_mappings() -> dict[str, Any]:
             "text": {"type": "text", "analyzer": "koo_text"},
             **per_language,
             "keys": {"type": "keyword"},
+            "stem_keys": {"type": "keyword"},
             "hashtag_keys": {"type": "keyword"},
             "hashtags": {"type": "keyword", "index": False},
         },
@@ -160,6 +170,7 @@ def index_templates(prefix: str) -> dict[str, dict[str, Any]]:
 
 def post_source(post: PostDoc) -> dict[str, Any]:
     text = normalize(post.text)
+    terms = document_terms(post.text)
     source: dict[str, Any] = {
         "post_id": post.post_id,
         "author_id": post.author_id,
@@ -167,7 +178,8 @@ def post_source(post: PostDoc) -> dict[str, Any]:
         "created_at_ms": post.created_at_ms,
         "deleted": False,
         "text": text,
-        "keys": document_keys(post.text),
+        "keys": terms.keys,
+        "stem_keys": terms.stem_keys,
         "hashtag_keys": list(dict.fromkeys(hashtag_key(t) for t in post.hashtags)),
         "hashtags": [t.lstrip("#") for t in post.hashtags],
     }
@@ -259,6 +271,7 @@ def _word_clause(word: QueryWord, fields: list[str]) -> dict[str, Any]:
     should: list[dict[str, Any]] = [{"multi_match": {"query": word.text, "fields": fields, "type": "best_fields"}}]
     if word.keys:
         should.append({"terms": {"keys": list(word.keys), "boost": KEY_BOOST}})
+        should.append({"terms": {"stem_keys": list(word.keys), "boost": STEM_BOOST}})
     return {"bool": {"should": should, "minimum_should_match": 1}}
 
 

@@ -2,8 +2,9 @@
 
 A post's `document` is `to_tsvector('simple', text)` (weight A: 'simple' keeps Indic
 words whole and only lower-cases) joined with the phonetic keys of its words (weight B,
-built in Python, see transliterate.py), so `bharat` meets `भारत` through the key
-`barat` while a same-script match still ranks higher.
+built in Python, see transliterate.py) and those of their stems (weight C, stems.py), so
+`bharat` meets `भारत` through the key `barat`, `chennai` meets `சென்னையில்` through its
+stem, and a same-script match ranks above a key match, which ranks above a stem match.
 
 Queries are built from words we tokenized ourselves: each word is
 `to_tsquery('simple', '<word>') || '<key1>' | '<key2>'` (bound parameters, the word holding
@@ -26,7 +27,14 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from services.search.analysis import QueryWord, document_keys, hashtag_key, hashtag_phonetics, normalize
+from services.search.analysis import (
+    QueryWord,
+    document_keys,
+    document_terms,
+    hashtag_key,
+    hashtag_phonetics,
+    normalize,
+)
 from services.search.store import Cursor, HashtagHit, HashtagQuery, Hit, PostDoc, PostQuery, UserDoc, UserQuery
 
 SCHEMA = "koo_search"
@@ -42,9 +50,10 @@ def _quote_lexeme(lexeme: str) -> str:
     return "'" + lexeme.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def keys_tsvector(keys: Sequence[str]) -> str:
-    """tsvector input for phonetic keys, weight B (position 1: keys carry no order)."""
-    return " ".join(f"{_quote_lexeme(k)}:1B" for k in keys)
+def keys_tsvector(keys: Sequence[str], stem_keys: Sequence[str] = ()) -> str:
+    """tsvector input for phonetic keys, weight B, and stem keys, weight C (ranked below
+    the word itself; position 1: keys carry no order)."""
+    return " ".join([*(f"{_quote_lexeme(k)}:1B" for k in keys), *(f"{_quote_lexeme(k)}:1C" for k in stem_keys)])
 
 
 def word_tsquery(word: QueryWord, *, prefix: bool) -> tuple[str, str]:
@@ -130,7 +139,7 @@ class PostgresSearch:
                 "langs": [p.language for p in posts],
                 # Joiners folded as for queries ('simple' would split words at them).
                 "bodies": [normalize(p.text) for p in posts],
-                "keys": [keys_tsvector(document_keys(p.text)) for p in posts],
+                "keys": [_post_keys(p.text) for p in posts],
                 "tags": [_json_list([hashtag_key(t) for t in dict.fromkeys(p.hashtags)]) for p in posts],
                 "ms": [p.created_at_ms for p in posts],
             },
@@ -315,6 +324,11 @@ class PostgresSearch:
                 params,
             )
             return [HashtagHit(r.tag, int(r.post_count)) for r in rows]
+
+
+def _post_keys(text: str) -> str:
+    terms = document_terms(text)
+    return keys_tsvector(terms.keys, terms.stem_keys)
 
 
 def _json_list(items: list[str]) -> str:
