@@ -347,9 +347,18 @@ def check_otel(objs: list[dict]) -> None:
     for pname in ("traces", "logs"):
         if pname not in cfg["service"]["pipelines"]:
             err("[otel]", f"no {pname} pipeline")
-    es = cfg["exporters"].get("elasticsearch", {})
-    if es.get("mapping", {}).get("mode") not in ("ecs", "otel", "raw", "none", "bodymap"):
-        err("[otel]", "elasticsearch exporter: mapping.mode must be set explicitly")
+    # Logs and traces go where search goes: OpenSearch (docs/deploy.md, "Search engine").
+    exporters = cfg["exporters"]
+    if "opensearch" not in exporters:
+        err("[otel]", "no opensearch exporter (logs and traces go to the OpenSearch domain)")
+    for pname in ("traces", "logs"):
+        if "opensearch" not in cfg["service"]["pipelines"].get(pname, {}).get("exporters", []):
+            err("[otel]", f"pipeline {pname}: does not export to opensearch")
+    os_exporter = exporters.get("opensearch", {}) or {}
+    if os_exporter.get("mapping", {}).get("mode") not in ("ss4o", "ecs", "flatten_attributes", "bodymap", "raw"):
+        err("[otel]", "opensearch exporter: mapping.mode must be set explicitly")
+    if not str(os_exporter.get("http", {}).get("endpoint", "")):
+        err("[otel]", "opensearch exporter: http.endpoint is required")
     for o in objs:
         if o["kind"] == "Deployment":
             for c in o["spec"]["template"]["spec"]["containers"]:

@@ -52,6 +52,7 @@ data "aws_iam_policy_document" "external_secrets" {
         aws_secretsmanager_secret.database.arn,
         aws_secretsmanager_secret.redis.arn,
         aws_secretsmanager_secret.opensearch.arn,
+        aws_secretsmanager_secret.opensearch_logs.arn,
         module.aurora.cluster_master_user_secret[0].secret_arn,
       ],
       [for s in aws_secretsmanager_secret.operator : s.arn],

@@ -4,7 +4,8 @@
 #   eks.tf         EKS with a system ON_DEMAND and an app SPOT managed node group
 #   database.tf    Aurora PostgreSQL
 #   cache.tf       ElastiCache Redis replication group
-#   search.tf      OpenSearch domain in the VPC
+#   search.tf      OpenSearch domain in the VPC (search service)
+#   observability.tf  OpenSearch domain for logs and traces (OpenTelemetry Collector)
 #   storage.tf     media bucket, log buckets, ECR repository
 #   secrets.tf     Secrets Manager entries the cluster reads (External Secrets)
 #   iam.tf         IRSA role for External Secrets, EKS Pod Identity roles per service

@@ -48,6 +48,11 @@ output "redis_primary_endpoint" {
   value       = aws_elasticache_replication_group.redis.primary_endpoint_address
 }
 
+output "observability_endpoint" {
+  description = "OpenSearch endpoint for logs and traces (HTTPS, inside the VPC; Dashboards at /_dashboards)."
+  value       = aws_opensearch_domain.observability.endpoint
+}
+
 output "opensearch_endpoint" {
   description = "OpenSearch domain endpoint (HTTPS, inside the VPC)."
   value       = aws_opensearch_domain.search.endpoint

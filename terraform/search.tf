@@ -1,4 +1,5 @@
-# OpenSearch domain for the search service (KOO_SEARCH_BACKEND=elasticsearch): inside the
+# OpenSearch domain for the search service (KOO_SEARCH_BACKEND=opensearch, opensearch-py;
+# the ICU analysis plugin the index templates need is on every Amazon OpenSearch domain): inside the
 # VPC (no public endpoint), three zones, dedicated masters, encryption at rest (data key)
 # and node to node, HTTPS only with TLS 1.2+, fine-grained access control with an internal
 # master user whose password is generated here and kept in Secrets Manager (koo/opensearch).

@@ -7,7 +7,8 @@
 #   koo/opensearch          username, password (generated here), endpoint
 #   koo/jwt-signing         private_pem: the user service's token signing key   } values put by
 #   koo/jwt-public          jwks_json: the public keys (JWKS) every service uses } an operator,
-#   koo/elasticsearch-logs  endpoint, username, password of the ELK cluster     } never in code
+#   koo/opensearch-logs     endpoint, username, password (generated in observability.tf)
+#                                                                                 } never in code
 #                                                                                 (docs/deploy.md)
 # Automatic rotation: the Aurora master secret is rotated by RDS. The Redis token rotates
 # with `auth_token_update_strategy = ROTATE` when random_password.redis_auth is replaced
@@ -52,7 +53,7 @@ resource "aws_secretsmanager_secret_version" "redis" {
 resource "aws_secretsmanager_secret" "opensearch" {
   #checkov:skip=CKV2_AWS_57:The master user password changes only through the domain's advanced security options (terraform apply with a new random_password)
   name                    = "${var.project}/opensearch"
-  description             = "OpenSearch fine-grained-access master user and endpoint (KOO_ELASTICSEARCH_URL)"
+  description             = "OpenSearch fine-grained-access master user and endpoint (KOO_OPENSEARCH_URL)"
   kms_key_id              = aws_kms_key.data.arn
   recovery_window_in_days = 30
 }
@@ -70,9 +71,8 @@ resource "aws_secretsmanager_secret_version" "opensearch" {
 resource "aws_secretsmanager_secret" "operator" {
   #checkov:skip=CKV2_AWS_57:Key rotation is an operator procedure (new kid in koo/jwt-public first, then the signing key), documented in docs/deploy.md
   for_each = {
-    "jwt-signing"        = "PEM private key the user service signs access tokens with (property private_pem)"
-    "jwt-public"         = "JWKS with the public keys of every valid kid (property jwks_json)"
-    "elasticsearch-logs" = "ELK cluster for OpenTelemetry logs and traces (properties endpoint, username, password)"
+    "jwt-signing" = "PEM private key the user service signs access tokens with (property private_pem)"
+    "jwt-public"  = "JWKS with the public keys of every valid kid (property jwks_json)"
   }
 
   name                    = "${var.project}/${each.key}"

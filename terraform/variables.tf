@@ -146,6 +146,24 @@ variable "opensearch_volume_gb" {
   default     = 200
 }
 
+variable "observability_instance_type" {
+  description = "Data node instance type of the OpenSearch domain for logs and traces."
+  type        = string
+  default     = "r6g.large.search"
+}
+
+variable "observability_instance_count" {
+  description = "Data nodes of the logs and traces domain (a multiple of 3: one zone each)."
+  type        = number
+  default     = 3
+}
+
+variable "observability_volume_gb" {
+  description = "EBS gp3 volume per data node of the logs and traces domain, GiB."
+  type        = number
+  default     = 300
+}
+
 variable "alarm_email" {
   description = "E-mail address subscribed to the alarm topic (confirm the subscription mail). Null: no subscription."
   type        = string

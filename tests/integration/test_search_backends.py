@@ -1,9 +1,11 @@
 """One behavioural suite for every search backend (no hydration: ids and scores only).
 
-Runs against PostgreSQL (the test database) always, and against Elasticsearch when
-KOO_TEST_ELASTICSEARCH_URL points at a server with the analysis-icu plugin (there is
-none on the development machine: that run is skipped, and tests/unit/test_search_elastic.py
-checks the JSON the backend sends instead).
+Runs against PostgreSQL (the test database) always, against OpenSearch when
+KOO_TEST_OPENSEARCH_URL points at a server with the analysis-icu plugin (the production
+engine: Amazon OpenSearch Service; `KOO_TEST_OPENSEARCH_USERNAME`/`_PASSWORD` for basic
+auth), and against Elasticsearch when KOO_TEST_ELASTICSEARCH_URL does. Neither server
+runs on the build machines: those runs are skipped, and tests/unit/test_search_opensearch.py
+and test_search_elastic.py check what each client sends instead.
 
 Tests share the index with each other and with the running stack's indexer, so each one
 writes posts under its own random author ids and random words.
@@ -22,10 +24,12 @@ import pytest_asyncio
 from services.kit.db import create_engine
 from services.kit.errors import InvalidArgument
 from services.kit.text import extract_hashtags
+from services.search.backends.elastic import ElasticSearch
+from services.search.backends.opensearch import OpenSearch
 from services.search.domain import IdPage, SearchDomain
 from services.search.store import PostDoc, SearchBackend, UserDoc
 
-BACKENDS = ["postgres", "elasticsearch"]
+BACKENDS = ["postgres", "opensearch", "elasticsearch"]
 
 
 class Graph:
@@ -51,12 +55,23 @@ async def backend(request: pytest.FixtureRequest, database_url: str) -> AsyncIte
         yield PostgresSearch(engine)
         await engine.dispose()
         return
-    url = os.environ.get("KOO_TEST_ELASTICSEARCH_URL", "")
-    if not url:
-        pytest.skip("KOO_TEST_ELASTICSEARCH_URL is not set (no Elasticsearch server on this machine)")
-    from services.search.backends.elastic import ElasticSearch
-
-    es = ElasticSearch.connect(url, prefix=f"koo-test-{uuid.uuid4().hex[:8]}")
+    prefix = f"koo-test-{uuid.uuid4().hex[:8]}"
+    es: OpenSearch | ElasticSearch
+    if request.param == "opensearch":
+        url = os.environ.get("KOO_TEST_OPENSEARCH_URL", "")
+        if not url:
+            pytest.skip("KOO_TEST_OPENSEARCH_URL is not set (no OpenSearch server on this machine)")
+        es = OpenSearch.connect(
+            url,
+            prefix=prefix,
+            username=os.environ.get("KOO_TEST_OPENSEARCH_USERNAME"),
+            password=os.environ.get("KOO_TEST_OPENSEARCH_PASSWORD"),
+        )
+    else:
+        url = os.environ.get("KOO_TEST_ELASTICSEARCH_URL", "")
+        if not url:
+            pytest.skip("KOO_TEST_ELASTICSEARCH_URL is not set (no Elasticsearch server on this machine)")
+        es = ElasticSearch.connect(url, prefix=prefix)
     await es.setup()
     yield es
     await es.drop()
