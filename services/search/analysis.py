@@ -74,12 +74,14 @@ def _latin_variants(word: str) -> set[str]:
     """Other spellings of a Latin query word: its speakers' name for an English one
     (`delhi` -> `dilli`), and `u` typed for the short `a` (`punjab` -> `panjab`): each
     `u` alone and all of them (at most three `u`s are tried one by one)."""
-    variants = set(exonym_spellings(word))
+    variants: set[str] = set()
     positions = [i for i, ch in enumerate(word) if ch == "u"]
     if positions:
         variants.add(word.replace("u", "a"))
         for i in positions[:3]:
             variants.add(word[:i] + "a" + word[i + 1 :])
+    for spelling in (word, *variants):
+        variants.update(exonym_spellings(spelling))
     return variants
 
 

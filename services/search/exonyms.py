@@ -19,7 +19,7 @@ EXONYMS: dict[str, tuple[str, ...]] = {
     "ceylon": ("ilankai", "lanka"),
     "burma": ("myanmar",),
     "tibet": ("tibbat",),
-    "maldives": ("maldiv", "maldvip", "malidvip", "maladvip", "malattivu", "maldivulu"),
+    "maldives": ("maldiv", "maldivs", "maldibas", "maldvip", "malidvip", "maladvip", "malattivu", "maldivulu"),
     "bangladesh": ("bangaladesh",),
     # cities by their English and old names
     "delhi": ("dilli",),

@@ -172,16 +172,26 @@ MIN_STEM_LETTERS = 2
 def stems(word: str) -> tuple[str, ...]:
     """Stems of one word written in one Indic script (the word itself not included).
 
-    `சென்னையில்` -> (`சென்னை`,); `மலயாளத்தில்` -> (`மலயாளம்`, ...); Latin -> ().
+    Two endings deep: `சென்னையில்` -> `சென்னை`; `நேபாளத்தில்` -> `நேபாளம்` -> `நேபாள`
+    (Tamil's -am of loans); `సంస్కృతంలో` -> `సంస్కృతం` -> `సంస్కృత`. Latin -> ().
     """
     script = next((s for s in map(script_of, word) if s is not None), None)
     rules = _RULES.get(script or "")
     if not rules:
         return ()
-    found: dict[str, None] = {}
+    first = _strip(word, rules)
+    found = dict.fromkeys(first)
+    for stem in first:
+        found.update(dict.fromkeys(_strip(stem, rules)))
+    found.pop(word, None)
+    return tuple(found)
+
+
+def _strip(word: str, rules: _Rules) -> list[str]:
+    out = []
     for ending, replacement in rules:
         if word.endswith(ending) and len(word) > len(ending):
             stem = word[: -len(ending)] + replacement
             if len(_GRAPHEME.findall(stem)) >= MIN_STEM_LETTERS and stem != word:
-                found.setdefault(stem, None)
-    return tuple(found)
+                out.append(stem)
+    return out

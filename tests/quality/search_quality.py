@@ -38,6 +38,7 @@ import asyncio
 import hashlib
 import random
 import tempfile
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -196,18 +197,23 @@ def build(seed: int = 14) -> tuple[list[PostDoc], list[Pair]]:
     return docs, pairs
 
 
-async def evaluate(database_url: str, pairs: list[Pair], docs: list[PostDoc]) -> list[tuple[Pair, int]]:
+async def evaluate(
+    database_url: str, pairs: list[Pair], docs: list[PostDoc], *, inflection: str
+) -> list[tuple[Pair, int]]:
     engine = create_engine(database_url, pool_size=2)
-    backend = PostgresSearch(engine)
+    backend = PostgresSearch(engine, inflection=inflection)
     await backend.index_posts(docs)
     domain = SearchDomain(backend, Nobody())
     ranks = []
+    started = time.perf_counter()
     for pair in pairs:
         page = await domain.search_posts(
             q=pair.query, language=pair.language, author_id=0, size=10, page_token="", viewer_id=None
         )
         rank = page.ids.index(pair.post_id) + 1 if pair.post_id in page.ids else 0
         ranks.append((pair, rank))
+    elapsed = time.perf_counter() - started
+    print(f"inflection: {inflection}; {1000 * elapsed / len(pairs):.2f} ms per query (one client, this machine)")
     await engine.dispose()
     return ranks
 
@@ -246,7 +252,7 @@ async def run(args: argparse.Namespace) -> None:
         pairs = [p for p in pairs if p.held_out == (args.split == "held-out")]
     with tempfile.TemporaryDirectory() as tmp, test_database(Path(tmp)) as url:
         upgrade_all(url, ["search"])
-        ranks = await evaluate(url, pairs, docs)
+        ranks = await evaluate(url, pairs, docs, inflection=args.inflection)
     print(f"{len(pairs)} (query, expected post) pairs, split: {args.split}; {len(docs)} posts\n")
     report(ranks, misses=args.misses)
 
@@ -255,6 +261,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--split", choices=("all", "tuning", "held-out"), default="all")
     parser.add_argument("--misses", action="store_true", help="list the pairs not found in the top 10")
+    parser.add_argument(
+        "--inflection",
+        choices=("stems", "prefix"),
+        default="stems",
+        help="stems: stem keys indexed (what Koo runs); prefix: no stem keys, query words and keys as prefixes",
+    )
     asyncio.run(run(args=parser.parse_args()))
 
 

@@ -102,9 +102,15 @@ def _keyset(after: Cursor | None, *, score: str, id_col: str, params: dict[str, 
 class PostgresSearch:
     """SearchBackend over the service's own PostgreSQL schema."""
 
-    def __init__(self, engine: AsyncEngine, *, rank_window: int = DEFAULT_RANK_WINDOW) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, rank_window: int = DEFAULT_RANK_WINDOW, inflection: str = "stems"
+    ) -> None:
+        """`inflection`: how inflected words are found, `stems` (what runs: stem keys
+        indexed, stems.py) or `prefix` (no stem keys; query words and keys matched as
+        prefixes), the alternative tests/quality/search_quality.py measures against it."""
         self.engine = engine
         self.rank_window = rank_window
+        self.key_prefix = inflection == "prefix"
 
     async def close(self) -> None:
         """The engine belongs to the process resources, which close it."""
@@ -139,7 +145,7 @@ class PostgresSearch:
                 "langs": [p.language for p in posts],
                 # Joiners folded as for queries ('simple' would split words at them).
                 "bodies": [normalize(p.text) for p in posts],
-                "keys": [_post_keys(p.text) for p in posts],
+                "keys": [_post_keys(p.text, stems=not self.key_prefix) for p in posts],
                 "tags": [_json_list([hashtag_key(t) for t in dict.fromkeys(p.hashtags)]) for p in posts],
                 "ms": [p.created_at_ms for p in posts],
             },
@@ -236,7 +242,7 @@ class PostgresSearch:
         if not query.words:
             return []
         params: dict[str, Any] = {"n": query.limit, "norm": _RANK_NORMALIZATION}
-        tsq = tsquery_sql(query.words, prefix=False, params=params)
+        tsq = tsquery_sql(query.words, prefix=self.key_prefix, params=params)
         filters = ""
         if query.language:
             filters += " AND p.language = :lang"
@@ -258,7 +264,7 @@ class PostgresSearch:
         # docs/performance.md). A search thus reaches at most `rank_window` posts, the
         # most recent ones.
         params["window"] = self.rank_window
-        match = tsquery_sql(query.words, prefix=False, params=params, keys_only=True)
+        match = tsquery_sql(query.words, prefix=self.key_prefix, params=params, keys_only=True)
         score = f"ts_rank(c.document, {tsq}, :norm)"
         keyset = _keyset(query.after, score=score, id_col="c.post_id", params=params)
         async with self.engine.begin() as db:
@@ -326,9 +332,9 @@ class PostgresSearch:
             return [HashtagHit(r.tag, int(r.post_count)) for r in rows]
 
 
-def _post_keys(text: str) -> str:
+def _post_keys(text: str, *, stems: bool = True) -> str:
     terms = document_terms(text)
-    return keys_tsvector(terms.keys, terms.stem_keys)
+    return keys_tsvector(terms.keys, terms.stem_keys if stems else ())
 
 
 def _json_list(items: list[str]) -> str:
