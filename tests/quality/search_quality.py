@@ -166,12 +166,13 @@ def typed(english: str, rng: random.Random) -> str:
     return variant if variant != s else options[0](s)
 
 
-def build(seed: int = 14) -> tuple[list[PostDoc], list[Pair]]:
+def build(seed: int = 14, *, author: int = 1, first_id: int = 1_000) -> tuple[list[PostDoc], list[Pair]]:
+    """Posts (all by `author`, ids from `first_id`) and the pairs that query them."""
     rng = random.Random(seed)
     english = names("en")
     docs: list[PostDoc] = []
     pairs: list[Pair] = []
-    next_id = 1_000
+    next_id = first_id
     for language in LOCALES:
         filler = fillers(language)
         for thing, name in sorted(names(language).items()):
@@ -180,9 +181,9 @@ def build(seed: int = 14) -> tuple[list[PostDoc], list[Pair]]:
             exact_id, infl_id = next_id, next_id + 1
             next_id += 2
             # Same length (ranking normalizes by it); no second post where nothing attaches.
-            docs.append(PostDoc(exact_id, 1, f"{name} {' '.join(rng.sample(filler, 2))}", language, (), 1))
+            docs.append(PostDoc(exact_id, author, f"{name} {' '.join(rng.sample(filler, 2))}", language, (), 1))
             if inflected != name:
-                docs.append(PostDoc(infl_id, 1, f"{' '.join(rng.sample(filler, 2))} {inflected}", language, (), 1))
+                docs.append(PostDoc(infl_id, author, f"{' '.join(rng.sample(filler, 2))} {inflected}", language, (), 1))
             ho = held_out(thing)
             pairs.append(Pair(language, "native", name, exact_id, thing, ho))
             if inflected != name:
@@ -198,8 +199,9 @@ def build(seed: int = 14) -> tuple[list[PostDoc], list[Pair]]:
 
 
 async def evaluate(
-    database_url: str, pairs: list[Pair], docs: list[PostDoc], *, inflection: str
+    database_url: str, pairs: list[Pair], docs: list[PostDoc], *, inflection: str = "stems"
 ) -> list[tuple[Pair, int]]:
+    author = docs[0].author_id
     engine = create_engine(database_url, pool_size=2)
     backend = PostgresSearch(engine, inflection=inflection)
     await backend.index_posts(docs)
@@ -208,7 +210,13 @@ async def evaluate(
     started = time.perf_counter()
     for pair in pairs:
         page = await domain.search_posts(
-            q=pair.query, language=pair.language, author_id=0, size=10, page_token="", viewer_id=None
+            # the author filter keeps other posts of a shared index out (the suite's)
+            q=pair.query,
+            language=pair.language,
+            author_id=author,
+            size=10,
+            page_token="",
+            viewer_id=None,
         )
         rank = page.ids.index(pair.post_id) + 1 if pair.post_id in page.ids else 0
         ranks.append((pair, rank))
