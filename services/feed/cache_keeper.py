@@ -37,10 +37,12 @@ class CacheKeeper:
         for event in events:
             match event.payload:
                 case events_pb.UserCreated(user=user):
+                    await self.cache.profiles_known([user], fill=False)
                     await self.cache.author_known(
                         post_pb.PostAuthor(
                             id=user.user_id, handle=user.handle, display_name=user.display_name, verified=user.verified
                         )
                     )
                 case events_pb.UserUpdated(user=user):
+                    await self.cache.profiles_known([user], fill=False)
                     await self.cache.author_changed(user.user_id)

@@ -18,6 +18,12 @@ Keys (`<prefix>` is `koo`, tests use their own):
   posts with id >= its field `f` (0: all of them). A missing hash is unknown, never "none".
 - `<prefix>:rc:lgen:<user>`: bumped by each like or unlike of the user; a rebuilt likes
   hash lands only if it did not move while the rebuild read PostgreSQL.
+- `<prefix>:rc:profile:<user>`: a `UserProfile` (events proto: handle, name, languages,
+  verified) for writers (CreatePost: the author's languages, mentions), and
+  `<prefix>:rc:handle:<lowercased handle>` -> user id. Written from `user.created` and
+  `user.updated` in commit order (plain SET), filled after a miss with SET NX, so a fill
+  that read an older profile never overwrites a newer one. A handle entry is believed only
+  if that user's cached profile still has the handle (renames leave old entries behind).
 
 Nothing here depends on who reads: viewer-specific flags live only in the reader's own
 likes hash, so no entry can carry one reader's `liked_by_me` to another.
@@ -30,6 +36,7 @@ from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
 
+from koo.events.v1 import events_pb2
 from koo.post.v1 import post_service_pb2 as post_pb
 
 DELETED = b"-"
@@ -88,6 +95,12 @@ class CacheKeys:
 
     def liked_gen(self, user_id: int) -> str:
         return f"{self.prefix}:rc:lgen:{user_id}"
+
+    def profile(self, user_id: int) -> str:
+        return f"{self.prefix}:rc:profile:{user_id}"
+
+    def handle(self, handle: str) -> str:
+        return f"{self.prefix}:rc:handle:{handle.lower()}"
 
 
 @dataclass(slots=True)
@@ -241,6 +254,39 @@ class ReadCache:
         await self.changed([post_id])
         keys = [self.keys.liked(user_id), self.keys.liked_gen(user_id)]
         await self._apply_like(keys=keys, args=[str(post_id), "1" if on else "0", LIKED_TTL_S])
+
+    # Profiles (writers' lookups) --------------------------------------------------------
+
+    async def profiles(self, user_ids: Sequence[int]) -> dict[int, events_pb2.UserProfile]:
+        if not user_ids:
+            return {}
+        raws = await self.redis.mget([self.keys.profile(u) for u in user_ids])
+        return {
+            u: events_pb2.UserProfile.FromString(raw)
+            for u, raw in zip(user_ids, raws, strict=True)
+            if isinstance(raw, bytes) and raw
+        }
+
+    async def handles(self, handles: Sequence[str]) -> dict[str, events_pb2.UserProfile]:
+        """Profiles by lowercased handle, for the handles the cache can vouch for."""
+        if not handles:
+            return {}
+        raws = await self.redis.mget([self.keys.handle(h) for h in handles])
+        ids = {h.lower(): int(raw) for h, raw in zip(handles, raws, strict=True) if isinstance(raw, bytes) and raw}
+        profiles = await self.profiles(list(set(ids.values())))
+        return {h: profiles[i] for h, i in ids.items() if i in profiles and profiles[i].handle.lower() == h}
+
+    async def profiles_known(self, profiles: Iterable[events_pb2.UserProfile], *, fill: bool) -> None:
+        """Profiles from an event (`fill=False`: overwrites, events come in order) or read
+        from the user service after a miss (`fill=True`: never over a newer one)."""
+        pipe = self.redis.pipeline(transaction=False)
+        n = 0
+        for profile in profiles:
+            pipe.set(self.keys.profile(profile.user_id), profile.SerializeToString(), nx=fill, ex=RECORD_TTL_S)
+            pipe.set(self.keys.handle(profile.handle), str(profile.user_id), nx=fill, ex=RECORD_TTL_S)
+            n += 1
+        if n:
+            await pipe.execute()
 
     async def author_changed(self, user_id: int) -> None:
         await self.redis.set(self.keys.author(user_id), TOMBSTONE, px=TOMBSTONE_MS)

@@ -6,21 +6,36 @@ stays free of gRPC and each cross-service call is visible in one place.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import grpc
+from redis.exceptions import RedisError
 
+from koo.events.v1 import events_pb2 as events_pb
 from koo.media.v1 import media_service_pb2 as media_pb
 from koo.media.v1 import media_service_pb2_grpc as media_grpc
 from koo.user.v1 import user_service_pb2 as user_pb
 from koo.user.v1 import user_service_pb2_grpc as user_grpc
 from services.kit.channels import Channels
 from services.kit.errors import FailedPrecondition, InvalidArgument, Unavailable
+from services.kit.readcache import ReadCache
 from services.kit.upstream import upstream_errors
 
 log = logging.getLogger("koo.post.peers")
+
+
+def _author(p: events_pb.UserProfile) -> Author:
+    return Author(p.user_id, p.handle, p.display_name, p.verified, list(p.languages))
+
+
+def _profile(u: user_pb.User) -> events_pb.UserProfile:
+    return events_pb.UserProfile(
+        user_id=u.id, handle=u.handle, display_name=u.display_name, languages=list(u.languages), verified=u.verified
+    )
+
 
 MAX_USER_BATCH = 500
 MAX_HANDLES = 100
@@ -42,14 +57,31 @@ class MediaUnavailable(Exception):
 class Peers:
     """User and media service calls, each with the channel's deadline."""
 
-    def __init__(self, channels: Channels) -> None:
+    def __init__(self, channels: Channels, cache: ReadCache | None = None) -> None:
         self._users = user_grpc.UserServiceStub(channels.get("user"))
         self._media = media_grpc.MediaServiceStub(channels.get("media"))
+        self._cache = cache
+
+    async def _cached_profiles(self, user_ids: list[int]) -> dict[int, Author]:
+        if self._cache is None:
+            return {}
+        try:
+            profiles = await self._cache.profiles(user_ids)
+        except RedisError:
+            return {}
+        return {u: _author(p) for u, p in profiles.items()}
+
+    async def _remember(self, users: Sequence[user_pb.User]) -> None:
+        if self._cache is None:
+            return
+        with contextlib.suppress(RedisError):
+            await self._cache.profiles_known([_profile(u) for u in users], fill=True)
 
     async def authors(self, user_ids: Sequence[int]) -> dict[int, Author]:
-        """Users by id in one call (per 500)."""
+        """Users by id: the profile cache first, then one call (per 500) for the rest."""
         wanted = list(dict.fromkeys(user_ids))
-        found: dict[int, Author] = {}
+        found = await self._cached_profiles(wanted)
+        wanted = [u for u in wanted if u not in found]
         for start in range(0, len(wanted), MAX_USER_BATCH):
             with upstream_errors("user"):
                 reply = await self._users.BatchGetUsers(
@@ -59,6 +91,7 @@ class Peers:
                 )
             for u in reply.users:
                 found[u.id] = Author(u.id, u.handle, u.display_name, u.verified, list(u.languages))
+            await self._remember(reply.users)
         return found
 
     async def resolve_handles(self, handles: Sequence[str]) -> list[tuple[int, str]]:
@@ -66,9 +99,16 @@ class Peers:
         if not handles:
             return []
         asked = list(handles)[:MAX_HANDLES]
-        with upstream_errors("user"):
-            reply = await self._users.ResolveHandles(user_pb.ResolveHandlesRequest(handles=asked))
-        by_lower = {u.handle.lower(): (u.id, u.handle) for u in reply.users}
+        by_lower: dict[str, tuple[int, str]] = {}
+        if self._cache is not None:
+            with contextlib.suppress(RedisError):
+                by_lower = {h: (p.user_id, p.handle) for h, p in (await self._cache.handles(asked)).items()}
+        unknown = [h for h in asked if h.lower() not in by_lower]
+        if unknown:
+            with upstream_errors("user"):
+                reply = await self._users.ResolveHandles(user_pb.ResolveHandlesRequest(handles=unknown))
+            by_lower.update({u.handle.lower(): (u.id, u.handle) for u in reply.users})
+            await self._remember(reply.users)
         return [by_lower[h.lower()] for h in asked if h.lower() in by_lower]
 
     async def blocked_either_way(self, a: int, b: int) -> bool:

@@ -235,3 +235,20 @@ async def test_losing_all_of_redis_loses_no_answer(
             # And the platform keeps working: a new post reaches the reader.
             fresh = await post_text(api, author, "नई")
             await in_home(api, reader, fresh["id"])
+
+
+async def test_a_profile_change_shows_on_pages_read_before_it(api: Client, stack: Stack) -> None:
+    author, reader = await people(stack, 2)
+    await following(api, reader, author)
+    post = await post_text(api, author, "नाम बदलेगा")
+    page = await in_home(api, reader, post["id"])
+    assert page["author"]["display_name"] == author.user.display_name  # the summary is cached now
+
+    changed = await api.patch(
+        "/v1/users/me?update_mask=display_name", json={"display_name": "नया नाम"}, headers=auth(author)
+    )
+    assert changed.status_code == 200, changed.text
+
+    await eventually(lambda: home(api, reader), lambda p: p[post["id"]]["author"]["display_name"] == "नया नाम")
+    mentioned = await post_text(api, reader, f"hello @{author.user.handle}")
+    assert mentioned["mentions"] == [author.user.handle]  # mentions resolve (from the profile cache when warm)
