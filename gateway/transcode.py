@@ -30,6 +30,7 @@ from google.protobuf.message_factory import GetMessageClass
 
 from gateway.descriptors import enum_of, message_of
 from gateway.routes import Route
+from gateway.tojson import message_to_dict
 from services.kit.errors import InvalidArgument
 
 F = FieldDescriptor
@@ -491,9 +492,7 @@ def build_request(
 
 def response_data(route: Route, response: Message) -> Any:
     """The JSON value answered for `response`: proto3 JSON, snake_case, defaults printed."""
-    data = json_format.MessageToDict(
-        response, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
-    )
+    data = message_to_dict(response)
     if _has_enums(route.output):
         _shorten(route.output, data)
     if route.response_body:
