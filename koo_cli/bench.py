@@ -112,6 +112,14 @@ def start_baseline(port: int, user_addr: str) -> subprocess.Popen[bytes]:
     )
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def _named_processes(data_dir: Path) -> dict[int, str]:
     from koo_cli.benchkit.runtime import read_runtime_file
 
@@ -142,7 +150,7 @@ def _named_processes(data_dir: Path) -> dict[int, str]:
     "--baseline/--no-baseline", default=True, show_default=True, help="Also load the bare Starlette+gRPC floor."
 )
 @click.option("--baseline-rates", default=None, help="Offered req/s for the baseline [the same as --rates].")
-@click.option("--baseline-port", type=int, default=8091, show_default=True)
+@click.option("--baseline-port", type=int, default=0, help="Port of the baseline app [a free one].")
 @click.option("--out", type=click.Path(path_type=Path), default=None, help="Results folder [<data-dir>/bench].")
 @click.option("--plot/--no-plot", default=True, show_default=True, help="Write the latency-throughput PNG.")
 @click.option("--seed", type=int, default=1, show_default=True)
@@ -267,11 +275,15 @@ def bench(
         baseline_proc = None
         base_url = ""
         if baseline:
-            baseline_proc = start_baseline(baseline_port, runtime.settings.user_addr)
-            base_url = f"http://127.0.0.1:{baseline_port}"
+            port = baseline_port or _free_port()
+            baseline_proc = start_baseline(port, runtime.settings.user_addr)
+            base_url = f"http://127.0.0.1:{port}"
         try:
             if baseline_proc is not None:
                 _wait_healthy(base_url, seconds=20)
+                if baseline_proc.poll() is not None:
+                    # Something else answers on that port: measuring it would be meaningless.
+                    raise click.ClickException(f"the baseline app could not start on {base_url} (port in use?)")
                 named[baseline_proc.pid] = "baseline"
             if prewarm > 0:
                 # Fills the read caches for the sampled users first: the runs then measure the

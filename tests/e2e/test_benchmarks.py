@@ -72,8 +72,14 @@ def test_seed_powerlaw_then_bench_mixed(platform: Platform, tmp_path: Path) -> N
         assert {"p50_ms", "p90_ms", "p99_ms", "p99.9_ms"} <= set(run["latency"])
         assert {"achieved_rps", "offered_rps", "service_latency", "cpu_seconds", "generator_cpu_share"} <= set(run)
         assert "wrk" in run["cpu_seconds"]
+        assert run["cpu_ms_per_request"]["koo"] > 0  # CPU per request, per process and in all
+        assert run["idle_before"]["backlog"] >= 0
     mixed = next(r for r in report["runs"] if r["workload"] == "mixed")
     assert set(mixed["latency_by_op"]) <= {"home", "user", "compose"}
     assert "home" in mixed["latency_by_op"]
     assert "ratio_to_baseline" in report["summary"]["mixed"]
+    [line] = [x for x in bench.output.splitlines() if x.startswith("summary: ")]
+    assert "mixed max" in line and "baseline max" in line and "CPU ms/req" in line
+    # Interleaved: a baseline run follows the workload's run at the matching rate.
+    assert [r["workload"] for r in report["runs"]] == ["mixed", "baseline"]
     assert list(out.glob("bench-*.png"))
