@@ -37,11 +37,11 @@ def main() -> None:
     settings = load_settings(SETTINGS_CLASS)
     setup_logging("gateway", settings.log_level)
     app = _traced(make_app(settings), settings)
-    log.info("koo gateway serving on %s:%d", settings.host, settings.listen_port())
+    log.info("koo gateway serving on %s:%d", settings.listen_host(), settings.listen_port())
     try:
         uvicorn.run(
             app,
-            host=settings.host,
+            host=settings.listen_host(),
             port=settings.listen_port(),
             loop="uvloop",
             http="httptools",

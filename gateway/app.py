@@ -105,7 +105,7 @@ def create_app(settings: GatewaySettings, *, routes: list[Route] | None = None) 
         )
     )
     operations = Operations(settings, routes, keys)
-    dispatcher = Dispatcher(settings, build_matcher(routes, operations), keys)
+    dispatcher = Dispatcher(settings, build_matcher(routes, operations), keys, settings.workload_identity("gateway"))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

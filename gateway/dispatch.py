@@ -31,11 +31,12 @@ from gateway.templates import Matcher, PathDecodeError
 from gateway.transcode import build_request, dump_json, parse_json, parse_query, response_data
 from services.kit.context import Caller
 from services.kit.errors import InvalidArgument, KooError
+from services.kit.workload import METADATA_KEY, WorkloadIdentity
 
 log = logging.getLogger("koo.gateway")
 
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}$")
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}\Z")
+_IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}\Z")
 _JSON_HEADERS = {"Cache-Control": "no-store"}
 
 
@@ -59,10 +60,13 @@ class Runtime:
 
 
 class Dispatcher:
-    def __init__(self, settings: GatewaySettings, matcher: Matcher[Target], keys: KeyRing) -> None:
+    def __init__(
+        self, settings: GatewaySettings, matcher: Matcher[Target], keys: KeyRing, identity: WorkloadIdentity
+    ) -> None:
         self.settings = settings
         self.matcher = matcher
         self.keys = keys
+        self.identity = identity
         self.networks = settings.trusted_networks()
         self.runtime: Runtime | None = None
 
@@ -127,7 +131,7 @@ class Dispatcher:
         if not route.public:
             caller = self.keys.verify(bearer_token(request.headers.get("authorization", "")))
         ip = client_ip(request.scope, self.networks)
-        metadata: tuple[tuple[str, str], ...] = (("x-request-id", request_id),)
+        metadata: tuple[tuple[str, str], ...] = (("x-request-id", request_id), (METADATA_KEY, self.identity.token()))
         if caller is not None:
             metadata += (("authorization", f"Bearer {caller.token}"),)
         idempotency_key = self._idempotency_key(request)

@@ -13,7 +13,7 @@ from services.kit.settings import KitSettings
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 _RATE = re.compile(
     r"^\s*(?P<limit>\d+)\s*/\s*(?P<count>\d*)\s*(?P<unit>s|sec|second|seconds|m|min|minute|minutes"
-    r"|h|hour|hours|d|day|days)\s*$"
+    r"|h|hour|hours|d|day|days)\s*\Z"
 )
 
 

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 from urllib.parse import unquote
 
-_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
-_LITERAL = re.compile(r"^[A-Za-z0-9._~!$&'()+,;=@-]+$")
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*\Z")
+_LITERAL = re.compile(r"^[A-Za-z0-9._~!$&'()+,;=@-]+\Z")
 # One path segment of a raw path: anything but `/` and the verb separator `:`.
 _ONE = r"[^/:]+"
 _MANY = r"[^:]+?"

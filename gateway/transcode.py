@@ -47,7 +47,7 @@ _INT_RANGES: dict[int, tuple[int, int]] = {
     F.TYPE_FIXED64: (0, 2**64 - 1),
 }
 _FLOATS = frozenset({F.TYPE_FLOAT, F.TYPE_DOUBLE})
-_INTEGER_TEXT = re.compile(r"^-?[0-9]+$")
+_INTEGER_TEXT = re.compile(r"^-?[0-9]+\Z")
 _FLOAT_SPECIAL = frozenset({"NaN", "Infinity", "-Infinity"})
 # Well-known types whose JSON form is a string (or anything, for Struct/Value): json_format
 # parses them; the checker only makes sure text is sound.

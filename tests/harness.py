@@ -3,6 +3,10 @@
 Every service module exposes `SETTINGS_CLASS` and `make_register(settings)`; the stack
 builds each one's settings with the test backends and pre-picked free ports, so calls
 between services go over real gRPC exactly as in production.
+
+Internal RPCs answer only Koo workloads (services.kit.workload): `stack.channel(name)` and
+`stack.connect(address)` carry the `tests` workload's service token, made with the same
+dev service key the services use (it lives in the run's data folder).
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from typing import Any
 import grpc
 
 from koo_cli.registry import BY_NAME, PROCESSES
+from services.kit.channels import open_channel
 from services.kit.server import RunningServer, start_server
+from services.kit.workload import METADATA_KEY, WorkloadIdentity, load_service_key
 
 SERVICES = ("user", "post", "feed", "search", "media")
 # Workers (event consumers) run in the test process too, when their module exists.
@@ -29,21 +35,35 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def test_identity(data_dir: Path) -> WorkloadIdentity:
+    """The identity tests call internal RPCs with (the run's dev service key)."""
+    return WorkloadIdentity(load_service_key(key_file=None, data_dir=data_dir, production=False), name="tests")
+
+
 @dataclass
 class Stack:
     """Running services by name, and channels to them."""
 
     ports: dict[str, int]
+    identity: WorkloadIdentity
     servers: dict[str, RunningServer] = field(default_factory=dict)
     channels: dict[str, grpc.aio.Channel] = field(default_factory=dict)
 
     def addr(self, name: str) -> str:
         return f"127.0.0.1:{self.ports[name]}"
 
+    def connect(self, address: str) -> grpc.aio.Channel:
+        """A new channel to `address` whose calls carry the tests' service token."""
+        return open_channel(address, timeout=120.0, identity=self.identity)
+
     def channel(self, name: str) -> grpc.aio.Channel:
         if name not in self.channels:
-            self.channels[name] = grpc.aio.insecure_channel(self.addr(name))
+            self.channels[name] = self.connect(self.addr(name))
         return self.channels[name]
+
+    def workload_metadata(self) -> tuple[tuple[str, str]]:
+        """Metadata that lets a channel of one's own (e.g. a blocking one) call internal RPCs."""
+        return ((METADATA_KEY, self.identity.token()),)
 
     async def close(self) -> None:
         for channel in self.channels.values():
@@ -72,7 +92,7 @@ def base_settings(*, database_url: str, redis_url: str, data_dir: Path, ports: d
 async def start_stack(
     *, database_url: str, redis_url: str, data_dir: Path, overrides: dict[str, dict[str, Any]] | None = None
 ) -> Stack:
-    stack = Stack(ports={name: free_port() for name in SERVICES})
+    stack = Stack(ports={name: free_port() for name in SERVICES}, identity=test_identity(data_dir))
     common = base_settings(database_url=database_url, redis_url=redis_url, data_dir=data_dir, ports=stack.ports)
     workers = [p for p in PROCESSES if p.name in WORKERS and p.available()]
     for name in (*SERVICES, *(w.name for w in workers)):

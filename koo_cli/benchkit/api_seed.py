@@ -30,6 +30,7 @@ from koo_cli.benchkit.population import write_population
 from koo_cli.benchkit.runtime import Runtime
 from koo_cli.benchkit.texts import display_name, post_text, user_languages
 from koo_cli.benchkit.tokens import SEED_PASSWORD, mint, signer_for
+from services.kit.channels import open_channel
 
 Log = Callable[[str], None]
 # Every call the seeder makes is idempotent (follow is an upsert, posts carry a request id,
@@ -104,9 +105,11 @@ class ApiSeeder:
     async def run(self) -> dict[str, Any]:
         s = self.rt.settings
         timings: dict[str, float] = {}
+        # The seeder is a Koo workload of its own: internal RPCs need a service token.
+        identity = s.workload_identity("seed")
         async with (
-            grpc.aio.insecure_channel(s.user_addr) as user_channel,
-            grpc.aio.insecure_channel(s.post_addr) as post_channel,
+            open_channel(s.user_addr, timeout=s.call_timeout, identity=identity) as user_channel,
+            open_channel(s.post_addr, timeout=s.call_timeout, identity=identity) as post_channel,
         ):
             users = user_grpc.UserServiceStub(user_channel)
             posts = post_grpc.PostServiceStub(post_channel)

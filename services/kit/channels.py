@@ -1,4 +1,5 @@
-"""Client channels between services: a deadline on every call, the caller forwarded.
+"""Client channels between services: a deadline on every call, the caller forwarded,
+this process's service token attached (services.kit.workload).
 
 Stubs are built once per process from one channel per peer (never as module globals).
 """
@@ -11,6 +12,7 @@ from typing import Any
 import grpc
 
 from services.kit.context import current_caller, current_request_id
+from services.kit.workload import METADATA_KEY, WorkloadIdentity
 
 _CHANNEL_OPTIONS: Sequence[tuple[str, Any]] = (
     ("grpc.keepalive_time_ms", 30_000),
@@ -20,8 +22,12 @@ _CHANNEL_OPTIONS: Sequence[tuple[str, Any]] = (
 )
 
 
-def _details(details: grpc.aio.ClientCallDetails, default_timeout: float) -> grpc.aio.ClientCallDetails:
+def _details(
+    details: grpc.aio.ClientCallDetails, default_timeout: float, identity: WorkloadIdentity
+) -> grpc.aio.ClientCallDetails:
     metadata = grpc.aio.Metadata(*(details.metadata or ()))
+    if METADATA_KEY not in metadata:
+        metadata[METADATA_KEY] = identity.token()
     caller = current_caller()
     if caller is not None and "authorization" not in metadata:
         metadata["authorization"] = f"Bearer {caller.token}"
@@ -33,35 +39,39 @@ def _details(details: grpc.aio.ClientCallDetails, default_timeout: float) -> grp
 
 
 class _UnaryUnary(grpc.aio.UnaryUnaryClientInterceptor):
-    def __init__(self, timeout: float) -> None:
+    def __init__(self, timeout: float, identity: WorkloadIdentity) -> None:
         self.timeout = timeout
+        self.identity = identity
 
     async def intercept_unary_unary(self, continuation: Any, client_call_details: Any, request: Any) -> Any:
-        return await continuation(_details(client_call_details, self.timeout), request)
+        return await continuation(_details(client_call_details, self.timeout, self.identity), request)
 
 
 class _UnaryStream(grpc.aio.UnaryStreamClientInterceptor):
-    def __init__(self, timeout: float) -> None:
+    def __init__(self, timeout: float, identity: WorkloadIdentity) -> None:
         self.timeout = timeout
+        self.identity = identity
 
     async def intercept_unary_stream(self, continuation: Any, client_call_details: Any, request: Any) -> Any:
-        return await continuation(_details(client_call_details, self.timeout), request)
+        return await continuation(_details(client_call_details, self.timeout, self.identity), request)
 
 
 class _StreamUnary(grpc.aio.StreamUnaryClientInterceptor):
-    def __init__(self, timeout: float) -> None:
+    def __init__(self, timeout: float, identity: WorkloadIdentity) -> None:
         self.timeout = timeout
+        self.identity = identity
 
     async def intercept_stream_unary(self, continuation: Any, client_call_details: Any, request_iterator: Any) -> Any:
-        return await continuation(_details(client_call_details, self.timeout), request_iterator)
+        return await continuation(_details(client_call_details, self.timeout, self.identity), request_iterator)
 
 
-def open_channel(address: str, *, timeout: float) -> grpc.aio.Channel:
-    """A channel to `address` whose calls get `timeout` seconds unless they say otherwise."""
+def open_channel(address: str, *, timeout: float, identity: WorkloadIdentity) -> grpc.aio.Channel:
+    """A channel to `address` whose calls carry `identity`'s service token and get `timeout`
+    seconds unless they say otherwise."""
     interceptors: list[grpc.aio.ClientInterceptor] = [
-        _UnaryUnary(timeout),
-        _UnaryStream(timeout),
-        _StreamUnary(timeout),
+        _UnaryUnary(timeout, identity),
+        _UnaryStream(timeout, identity),
+        _StreamUnary(timeout, identity),
     ]
     return grpc.aio.insecure_channel(address, options=_CHANNEL_OPTIONS, interceptors=interceptors)
 
@@ -69,14 +79,15 @@ def open_channel(address: str, *, timeout: float) -> grpc.aio.Channel:
 class Channels:
     """Lazily opened channels to peer services, closed together at shutdown."""
 
-    def __init__(self, addresses: dict[str, str], *, timeout: float) -> None:
+    def __init__(self, addresses: dict[str, str], *, timeout: float, identity: WorkloadIdentity) -> None:
         self._addresses = addresses
         self._timeout = timeout
+        self._identity = identity
         self._open: dict[str, grpc.aio.Channel] = {}
 
     def get(self, service: str) -> grpc.aio.Channel:
         if service not in self._open:
-            self._open[service] = open_channel(self._addresses[service], timeout=self._timeout)
+            self._open[service] = open_channel(self._addresses[service], timeout=self._timeout, identity=self._identity)
         return self._open[service]
 
     async def close(self) -> None:

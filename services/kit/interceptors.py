@@ -1,8 +1,10 @@
 """Server interceptor: request context, caller identity, logging and error mapping.
 
-Written once for every service. It verifies the bearer token forwarded in metadata (zero
-trust: the gateway checked it too), exposes the caller through `context.current_caller()`,
-logs one line per call, and turns domain errors into `google.rpc.Status` with details.
+Written once for every service. It checks that the call comes from a Koo workload (the
+service token in `x-koo-workload`, see workload.py: internal RPCs answer no one else),
+verifies the bearer token forwarded in metadata (zero trust: the gateway checked it too),
+exposes the caller through `context.current_caller()`, logs one line per call, and turns
+domain errors into `google.rpc.Status` with details.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from services.kit.auth import TokenVerifier
 from services.kit.context import Caller, set_caller, set_request_id
 from services.kit.errors import KooError, Unauthenticated
 from services.kit.work import count_rpc
+from services.kit.workload import METADATA_KEY, WorkloadIdentity
 
 log = logging.getLogger("koo.rpc")
 
@@ -26,8 +29,9 @@ _UNLOGGED = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 
 
 class ServiceInterceptor(grpc.aio.ServerInterceptor):
-    def __init__(self, verifier: TokenVerifier | None) -> None:
+    def __init__(self, verifier: TokenVerifier | None, identity: WorkloadIdentity) -> None:
         self._verifier = verifier
+        self._identity = identity
 
     async def intercept_service(
         self,
@@ -66,6 +70,8 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         metadata = {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
         set_request_id(metadata.get("x-request-id") or uuid.uuid4().hex)
         count_rpc(method)
+        set_caller(None)
+        self._identity.verify(metadata.get(METADATA_KEY, ""))
         set_caller(self._caller_from(metadata.get("authorization", "")))
 
     def _caller_from(self, header: str) -> Caller | None:

@@ -27,10 +27,12 @@ from services.kit.db import create_engine
 from services.kit.ids import Snowflake, lease_worker_id
 from services.kit.interceptors import ServiceInterceptor
 from services.kit.logs import setup_logging
+from services.kit.paging import configure_page_tokens
 from services.kit.redis_client import create_redis
 from services.kit.settings import DEFAULT_PORTS, KitSettings
 from services.kit.telemetry import instrument_engine, setup_tracing, shutdown_tracing
 from services.kit.work import count_statements
+from services.kit.workload import WorkloadIdentity
 
 log = logging.getLogger("koo.server")
 
@@ -45,6 +47,7 @@ class Resources:
     channels: Channels
     verifier: TokenVerifier | None
     ids: Snowflake
+    identity: WorkloadIdentity
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
@@ -82,6 +85,8 @@ async def build_resources(settings: KitSettings, *, name: str) -> Resources:
     worker_id = settings.worker_id
     if worker_id < 0:
         worker_id = await lease_worker_id(redis) if redis is not None else 0
+    identity = settings.workload_identity(name)
+    configure_page_tokens(identity.derive("page-tokens"))
     channels = Channels(
         {
             "user": settings.user_addr,
@@ -91,6 +96,7 @@ async def build_resources(settings: KitSettings, *, name: str) -> Resources:
             "media": settings.media_addr,
         },
         timeout=settings.call_timeout,
+        identity=identity,
     )
     return Resources(
         settings=settings,
@@ -99,6 +105,7 @@ async def build_resources(settings: KitSettings, *, name: str) -> Resources:
         channels=channels,
         verifier=load_verifier(settings),
         ids=Snowflake(worker_id),
+        identity=identity,
     )
 
 
@@ -139,7 +146,7 @@ async def start_server(settings: KitSettings, *, name: str, register: Register) 
     """Build resources, register servicers, start serving and report SERVING."""
     res = await build_resources(settings, name=name)
     server = grpc.aio.server(
-        interceptors=[ServiceInterceptor(res.verifier)],
+        interceptors=[ServiceInterceptor(res.verifier, res.identity)],
         options=[("grpc.so_reuseport", 1), ("grpc.max_receive_message_length", 8 * 1024 * 1024)],
     )
     health_servicer = health.aio.HealthServicer()
@@ -150,11 +157,12 @@ async def start_server(settings: KitSettings, *, name: str, register: Register) 
         server,
     )
     port = settings.port if settings.port else DEFAULT_PORTS.get(name, 0)
-    bound = server.add_insecure_port(f"{settings.host}:{port}")
+    host = settings.listen_host()
+    bound = server.add_insecure_port(f"{host}:{port}")
     await server.start()
     for full_name in ["", *names]:
         await health_servicer.set(full_name, health_pb2.HealthCheckResponse.SERVING)
-    log.info("koo %s serving on %s:%d (%s)", name, settings.host, bound, ", ".join(names) or "health only")
+    log.info("koo %s serving on %s:%d (%s)", name, host, bound, ", ".join(names) or "health only")
     return RunningServer(name, server, health_servicer, res, bound, names)
 
 

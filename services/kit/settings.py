@@ -10,6 +10,8 @@ from typing import Literal, TypeVar
 from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.kit.workload import WorkloadIdentity, load_service_key
+
 DEFAULT_PORTS: dict[str, int] = {
     "user": 50051,
     "post": 50052,
@@ -36,7 +38,9 @@ class KitSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="KOO_", extra="ignore", frozen=True)
 
     env: Literal["development", "test", "production"] = "development"
-    host: str = "0.0.0.0"
+    # Interface to listen on; empty means loopback in development and tests (nothing on
+    # the network can reach `koo up`), every interface in production (pods, behind the mesh).
+    host: str = ""
     port: int = 0
     database_url: str = ""
     redis_url: str = ""
@@ -47,6 +51,9 @@ class KitSettings(BaseSettings):
     jwt_public_keys_file: Path | None = None
     jwt_issuer: str = "koo-user-service"
     jwt_audience: str = "koo"
+    # The secret behind service tokens between Koo's processes (services.kit.workload);
+    # development and tests make one under the data folder.
+    service_key_file: Path | None = None
     # Where the other services listen (host:port).
     user_addr: str = "127.0.0.1:50051"
     post_addr: str = "127.0.0.1:50052"
@@ -71,12 +78,25 @@ class KitSettings(BaseSettings):
                     ("KOO_DATABASE_URL", self.database_url),
                     ("KOO_REDIS_URL", self.redis_url),
                     ("KOO_JWT_PUBLIC_KEYS_FILE", self.jwt_public_keys_file),
+                    ("KOO_SERVICE_KEY_FILE", self.service_key_file),
                 )
                 if not value
             ]
             if missing:
                 raise ValueError(f"production needs {', '.join(missing)}")
         return self
+
+    def listen_host(self) -> str:
+        if self.host:
+            return self.host
+        return "0.0.0.0" if self.env == "production" else "127.0.0.1"  # nosec B104: pods listen behind the mesh
+
+    def workload_identity(self, name: str) -> WorkloadIdentity:
+        """This process's identity for calls between Koo's processes."""
+        key = load_service_key(
+            key_file=self.service_key_file, data_dir=self.data_dir, production=self.env == "production"
+        )
+        return WorkloadIdentity(key, name=name)
 
 
 S = TypeVar("S", bound=BaseSettings)

@@ -2,6 +2,11 @@
 
 Python's `re` `\\w` stops at combining marks (vowel signs, viramas), so `#भारत` would give
 `#भ`; the `regex` module with `\\p{L}\\p{M}\\p{N}` keeps words whole.
+
+Size is bounded three ways, because a grapheme limit alone bounds nothing: one cluster can
+hold any number of combining marks (`a` + 120,000 x U+0301 is one grapheme). Text is also
+checked for characters a reader cannot see (bidi controls, zero-width and filler
+characters), which impersonate and reorder; ZWJ/ZWNJ stay, Indic scripts need them.
 """
 
 from __future__ import annotations
@@ -37,6 +42,26 @@ _HANDLE = regex.compile(r"[A-Za-z0-9_]{3,30}")
 _GRAPHEME = regex.compile(r"\X")
 # Cc and Cf except the joiners Indic text needs (ZWJ/ZWNJ) and ordinary whitespace.
 _ALLOWED_CONTROLS = frozenset("\n\t\r\u200c\u200d")
+# Invisible characters: format controls (bidi overrides and isolates, marks, zero-width
+# space, tags, soft hyphen) and the default-ignorable fillers (U+3164, U+115F, ...).
+# Variation selectors are default-ignorable too, but emoji need them.
+_INVISIBLE = regex.compile(
+    r"[\p{Cf}\p{Default_Ignorable_Code_Point}--[\u200c\u200d\ufe00-\ufe0f\U000e0100-\U000e01ef]]", regex.V1
+)
+# Tag characters are allowed only where they belong: in an emoji tag sequence (the flags
+# of England, Scotland, Wales: U+1F3F4, tags, U+E007F).
+_TAG_SEQUENCE = regex.compile(r"\U0001F3F4[\U000E0020-\U000E007E]{1,30}\U000E007F")
+# Something a reader sees: a letter, digit, punctuation or symbol, other than the blank
+# braille pattern (U+2800), which renders as nothing.
+_VISIBLE = regex.compile(r"[\p{L}\p{N}\p{P}\p{S}--[\u2800]]", regex.V1)
+
+# Bounds beside the grapheme limit. Indic clusters hold a few marks (स्त्री: 3, with
+# GB9c conjuncts maybe 6); emoji ZWJ sequences up to ~10 code points.
+MAX_MARKS_PER_CLUSTER = 8
+MAX_CODE_POINTS_PER_CLUSTER = 32
+# Whole-text budgets per allowed grapheme: generous for any real script or emoji use.
+CODE_POINTS_PER_GRAPHEME = 8
+BYTES_PER_GRAPHEME = 16
 
 MAX_HASHTAG_GRAPHEMES = 100
 
@@ -55,7 +80,7 @@ def grapheme_length(text: str) -> int:
 
 
 def check_clean(text: str) -> None:
-    """Reject control characters, unpaired surrogates and noncharacters."""
+    """Reject control characters, unpaired surrogates, noncharacters and invisible characters."""
     for ch in text:
         if ch in _ALLOWED_CONTROLS:
             continue
@@ -66,17 +91,54 @@ def check_clean(text: str) -> None:
             raise TextError("contains invalid UTF-8 (an unpaired surrogate)")
         if cat == "Co" or (0xFDD0 <= ord(ch) <= 0xFDEF) or (ord(ch) & 0xFFFE) == 0xFFFE:
             raise TextError(f"contains the noncharacter U+{ord(ch):04X}")
+    check_visible_characters(text)
+
+
+def check_visible_characters(text: str) -> None:
+    """Reject bidi controls and invisible characters (tags only inside emoji flags)."""
+    found = _INVISIBLE.search(_TAG_SEQUENCE.sub("", text))
+    if found is not None:
+        cp = ord(found.group())
+        raise TextError(f"contains the invisible or direction-changing character U+{cp:04X}")
+
+
+def check_size(text: str, *, max_graphemes: int) -> int:
+    """Bound `text` by graphemes, code points, bytes and marks per cluster; its grapheme length."""
+    max_code_points = max_graphemes * CODE_POINTS_PER_GRAPHEME
+    if len(text) > max_code_points:
+        raise TextError(f"holds {len(text)} code points; the limit is {max_code_points}")
+    size = len(text.encode("utf-8", "surrogatepass"))
+    max_bytes = max_graphemes * BYTES_PER_GRAPHEME
+    if size > max_bytes:
+        raise TextError(f"is {size} bytes of UTF-8; the limit is {max_bytes}")
+    clusters = _GRAPHEME.findall(text)
+    for cluster in clusters:
+        if len(cluster) > MAX_CODE_POINTS_PER_CLUSTER:
+            raise TextError(
+                f"has a character of {len(cluster)} code points; the limit is {MAX_CODE_POINTS_PER_CLUSTER}"
+            )
+        marks = sum(1 for ch in cluster if unicodedata.category(ch).startswith("M"))
+        if marks > MAX_MARKS_PER_CLUSTER:
+            raise TextError(f"has a character with {marks} combining marks; the limit is {MAX_MARKS_PER_CLUSTER}")
+    if len(clusters) > max_graphemes:
+        raise TextError(f"is {len(clusters)} characters long; the limit is {max_graphemes}")
+    return len(clusters)
 
 
 def clean_text(text: str, *, max_graphemes: int, allow_empty: bool = False) -> str:
-    """NFC-normalize and check `text`; returns the normalized text or raises TextError."""
+    """NFC-normalize and check `text`; returns the normalized text or raises TextError.
+
+    Size is checked before anything walks the text, so a huge input costs little."""
+    # Cheap first cut on the raw input (NFC never grows text by more than 3x).
+    if len(text) > 3 * max_graphemes * CODE_POINTS_PER_GRAPHEME:
+        raise TextError(f"holds {len(text)} code points; the limit is {max_graphemes * CODE_POINTS_PER_GRAPHEME}")
     check_clean(text)
     normalized = nfc(text).strip()
-    length = grapheme_length(normalized)
+    length = check_size(normalized, max_graphemes=max_graphemes)
     if length == 0 and not allow_empty:
         raise TextError("must not be empty")
-    if length > max_graphemes:
-        raise TextError(f"is {length} characters long; the limit is {max_graphemes}")
+    if length and _VISIBLE.search(normalized) is None:
+        raise TextError("holds no visible character")
     return normalized
 
 

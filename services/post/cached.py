@@ -15,6 +15,7 @@ import logging
 from redis.exceptions import RedisError
 
 from koo.post.v1 import post_service_pb2 as pb
+from services.kit.blocks import post_hidden
 from services.kit.errors import NotFound
 from services.kit.readcache import LIKED_CAP, ReadCache
 from services.post.domain import PostDomain, PostView, check_post_id
@@ -65,12 +66,21 @@ class CachedReads:
                 log.warning("read cache unavailable, reading PostgreSQL: %s", exc)
                 cached = None
             if cached is not None:
+                await self._check_blocks(cached, viewer_id)
                 return cached
         post = post_message(await self.domain.get(post_id=post_id, viewer_id=viewer_id))
         if self.cache is not None:
             with contextlib.suppress(RedisError):
                 await self.cache.fill([post])
         return post
+
+    async def _check_blocks(self, post: pb.Post, viewer_id: int | None) -> None:
+        """The block rule on a cached post (the PostgreSQL path applies it in the domain)."""
+        if viewer_id is None or post.author.id == viewer_id:
+            return
+        blocked = await self.domain.block_set(viewer_id)
+        if post_hidden(blocked, author_id=post.author.id, repost_of_author_id=post.repost_of_author_id):
+            raise NotFound(f"no post has the id {post.id}", reason="POST_NOT_FOUND")
 
     async def _from_cache(self, post_id: int, viewer_id: int | None) -> pb.Post | None:
         """The post from the cache alone, or None when any part of it is not there."""

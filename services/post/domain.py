@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from koo.events.v1 import events_pb2 as events_pb
 from koo.media.v1 import media_service_pb2 as media_pb
+from services.kit.blocks import blocked_out, post_hidden
 from services.kit.errors import InvalidArgument, NotFound, PermissionDenied
 from services.kit.events import add_event
 from services.kit.ids import Snowflake
@@ -203,9 +204,19 @@ class PostDomain:
         return view
 
     async def _blocked(self, author_id: int, parent: PostRow | None) -> bool:
-        if parent is None or parent.author_id == author_id:
+        """Whether a block stands between the author and anyone up the parent's thread
+        (the post replied to or re-koo'd, what that quotes, the thread's root)."""
+        if parent is None:
             return False
-        return await self.peers.blocked_either_way(author_id, parent.author_id)
+        async with self.engine.connect() as db:
+            authors = await store.thread_authors(db, post_id=parent.id)
+        authors.discard(author_id)
+        if not authors:
+            return False
+        return blocked_out(await self.peers.block_set(author_id), authors)
+
+    async def block_set(self, viewer_id: int | None) -> frozenset[int]:
+        return frozenset() if viewer_id is None else await self.peers.block_set(viewer_id)
 
     async def _media_for(self, author_id: int, media_ids: list[int]) -> list[media_pb.Media]:
         if not media_ids:
@@ -266,10 +277,15 @@ class PostDomain:
         if len(post_ids) > MAX_BATCH:
             raise InvalidArgument("post_ids", message=f"post_ids holds more than {MAX_BATCH} ids")
         ids = [i for i in dict.fromkeys(post_ids) if i > 0]
-        async with self.engine.connect() as db:
-            rows = await store.posts_by_ids(db, post_ids=ids, viewer_id=viewer_id)
-        ordered = [rows[i] for i in ids if i in rows]
+        if not ids:
+            return []
+        rows, blocked = await asyncio.gather(self._rows(ids, viewer_id), self.block_set(viewer_id))
+        ordered = [rows[i] for i in ids if i in rows and not _hidden(rows[i], blocked)]
         return await self._hydrate(ordered)
+
+    async def _rows(self, ids: list[int], viewer_id: int | None) -> dict[int, PostRow]:
+        async with self.engine.connect() as db:
+            return await store.posts_by_ids(db, post_ids=ids, viewer_id=viewer_id)
 
     async def _hydrate(self, rows: list[PostRow]) -> list[PostView]:
         if not rows:
@@ -290,16 +306,19 @@ class PostDomain:
         cursor = decode_token(page_token, kind="replies")
         if cursor is not None and cursor.get("p") != post_id:
             raise InvalidArgument("page_token", message="page_token belongs to another list")
+        after_id = _cursor_id(cursor) if cursor else 0
+        blocked = await self.block_set(viewer_id)
         async with self.engine.connect() as db:
-            if not await store.is_live(db, post_id=post_id):
+            parents = await store.posts_by_ids(db, post_ids=[post_id], viewer_id=None)
+            if post_id not in parents or _hidden(parents[post_id], blocked):
                 raise NotFound(f"no post has the id {post_id}", reason="POST_NOT_FOUND")
             rows = await store.replies_page(
-                db, parent_id=post_id, after_id=_cursor_id(cursor) if cursor else 0, limit=size + 1, viewer_id=viewer_id
+                db, parent_id=post_id, after_id=after_id, limit=size + 1, viewer_id=viewer_id
             )
         more = len(rows) > size
         rows = rows[:size]
         token = encode_token({"k": "replies", "p": post_id, "c": rows[-1].id}) if more else ""
-        return await self._hydrate(rows), token
+        return await self._hydrate([r for r in rows if not _hidden(r, blocked)]), token
 
     async def author_posts(
         self, *, author_ids: Sequence[int], before_id: int, limit: int, exclude_replies: bool
@@ -359,6 +378,12 @@ class PostDomain:
 
     async def like(self, *, post_id: int, user_id: int, on: bool) -> PostView:
         check_post_id(post_id)
+        if on:
+            rows, blocked = await asyncio.gather(self._rows([post_id], None), self.block_set(user_id))
+            if post_id not in rows:
+                raise NotFound(f"no post has the id {post_id}", reason="POST_NOT_FOUND")
+            if _hidden(rows[post_id], blocked):
+                raise PermissionDenied("you cannot like this post", reason="BLOCKED")
         async with self.engine.begin() as db:
             if on:
                 changed = await store.insert_like(db, post_id=post_id, user_id=user_id)
@@ -383,6 +408,10 @@ class PostDomain:
         async with self.engine.connect() as db:
             ids = await store.liked_post_ids(db, user_id=user_id, limit=n + 1)
         return ids[:n], len(ids) <= n
+
+
+def _hidden(row: PostRow, blocked: frozenset[int]) -> bool:
+    return post_hidden(blocked, author_id=row.author_id, repost_of_author_id=row.repost_of_author_id)
 
 
 def _cursor_id(cursor: dict[str, Any]) -> int:

@@ -111,6 +111,12 @@ class Peers:
             await self._remember(reply.users)
         return [by_lower[h.lower()] for h in asked if h.lower() in by_lower]
 
+    async def block_set(self, user_id: int) -> frozenset[int]:
+        """Users `user_id` blocked or is blocked by (the block rule's input)."""
+        with upstream_errors("user"):
+            graph = await self._users.GetSocialGraph(user_pb.GetSocialGraphRequest(user_id=user_id, blocks_only=True))
+        return frozenset(graph.blocked_user_ids)
+
     async def blocked_either_way(self, a: int, b: int) -> bool:
         with upstream_errors("user"):
             rel = await self._users.GetRelationship(user_pb.GetRelationshipRequest(user_id=a, other_user_id=b))

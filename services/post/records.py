@@ -37,4 +37,5 @@ def post_message(view: PostView) -> pb.Post:
         repost_count=row.repost_count,
         liked_by_me=row.liked_by_me,
         created_at=created,
+        repost_of_author_id=row.repost_of_author_id,
     )

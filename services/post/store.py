@@ -22,6 +22,8 @@ _LIKED = (
     f"(CAST(:viewer AS BIGINT) IS NOT NULL AND EXISTS (SELECT 1 FROM {SCHEMA}.likes l "
     "WHERE l.post_id = p.id AND l.user_id = CAST(:viewer AS BIGINT))) AS liked_by_me"
 )
+# The original's author, for the block rule (primary-key lookup; NULL without an original).
+_ORIGINAL_AUTHOR = f"(SELECT q.author_id FROM {SCHEMA}.posts q WHERE q.id = p.repost_of_id) AS repost_of_author_id"
 Counter = Literal["like_count", "reply_count", "repost_count"]
 
 
@@ -44,6 +46,8 @@ class PostRow:
     created_at: datetime
     deleted: bool
     liked_by_me: bool = False
+    # Author of the re-koo'd or quoted post (0 when none, or not asked for): blocks hold for it.
+    repost_of_author_id: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +81,7 @@ def _post(row: Row[tuple[object, ...]]) -> PostRow:
         created_at=m["created_at"],
         deleted=m["deleted_at"] is not None,
         liked_by_me=bool(m.get("liked_by_me", False)),
+        repost_of_author_id=m.get("repost_of_author_id") or 0,
     )
 
 
@@ -161,7 +166,7 @@ async def posts_by_ids(
         join = f"LEFT JOIN {SCHEMA}.posts o ON p.plain_repost AND o.id = p.repost_of_id"
         where += " AND p.deleted_at IS NULL AND NOT (p.plain_repost AND (o.id IS NULL OR o.deleted_at IS NOT NULL))"
     rows = await db.execute(
-        text(f"SELECT {_COLUMNS}, {_LIKED} FROM {SCHEMA}.posts p {join} WHERE {where}"),
+        text(f"SELECT {_COLUMNS}, {_LIKED}, {_ORIGINAL_AUTHOR} FROM {SCHEMA}.posts p {join} WHERE {where}"),
         {"ids": list(post_ids), "viewer": viewer_id},
     )
     return {r.id: _post(r) for r in rows}
@@ -232,7 +237,7 @@ async def replies_page(
     """Live replies to a post, oldest first, strictly after the cursor."""
     rows = await db.execute(
         text(
-            f"SELECT {_COLUMNS}, {_LIKED} FROM {SCHEMA}.posts p WHERE p.reply_to_id = :parent "
+            f"SELECT {_COLUMNS}, {_LIKED}, {_ORIGINAL_AUTHOR} FROM {SCHEMA}.posts p WHERE p.reply_to_id = :parent "
             "AND p.deleted_at IS NULL AND p.id > :after ORDER BY p.id LIMIT :n"
         ),
         {"parent": parent_id, "after": after_id, "n": limit, "viewer": viewer_id},
@@ -273,3 +278,19 @@ async def liked_post_ids(db: AsyncConnection, *, user_id: int, limit: int) -> li
         {"u": user_id, "n": limit},
     )
     return [int(r.post_id) for r in rows]
+
+
+async def thread_authors(db: AsyncConnection, *, post_id: int, depth: int = 200) -> set[int]:
+    """Authors of a post and of every post above it: what it replies to, re-koos or
+    quotes, up to the thread's root (at most `depth` steps)."""
+    rows = await db.execute(
+        text(
+            f"WITH RECURSIVE up(id, author_id, parent, n) AS ("
+            f"SELECT id, author_id, COALESCE(reply_to_id, repost_of_id), 1 FROM {SCHEMA}.posts WHERE id = :id "
+            f"UNION ALL SELECT p.id, p.author_id, COALESCE(p.reply_to_id, p.repost_of_id), up.n + 1 "
+            f"FROM {SCHEMA}.posts p JOIN up ON p.id = up.parent WHERE up.n < :depth"
+            ") SELECT DISTINCT author_id FROM up"
+        ),
+        {"id": post_id, "depth": depth},
+    )
+    return {r.author_id for r in rows}

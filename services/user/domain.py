@@ -24,7 +24,8 @@ from services.kit.text import LANGUAGES, TextError, clean_text
 from services.user import store
 from services.user.store import UserRow
 
-HANDLE_RE = regex.compile(r"^[A-Za-z0-9_]{3,30}$")
+# \Z, not $: `$` also matches before a final newline (`"alice\n"` would pass).
+HANDLE_RE = regex.compile(r"^[A-Za-z0-9_]{3,30}\Z")
 MIN_PASSWORD = 8
 MAX_PASSWORD = 256
 MAX_DISPLAY_NAME = 50
@@ -299,7 +300,7 @@ class UserDomain:
 
     async def list_follows(self, *, user_id: int, followers: bool, size: int, page_token: str) -> Page:
         kind = "followers" if followers else "following"
-        cursor = decode_token(page_token, kind=kind)
+        cursor = decode_token(page_token, kind=kind, ints=("c",))
         if cursor is not None and cursor.get("u") != user_id:
             raise InvalidArgument("page_token", message="page_token belongs to another list")
         async with self.engine.connect() as db:
@@ -320,7 +321,7 @@ class UserDomain:
     async def follower_refs(
         self, *, user_id: int, size: int, page_token: str
     ) -> tuple[list[tuple[int, list[str]]], str]:
-        cursor = decode_token(page_token, kind="follower-ids")
+        cursor = decode_token(page_token, kind="follower-ids", ints=("c",))
         async with self.engine.connect() as db:
             rows = await store.follower_refs(
                 db, user_id=user_id, after_follower_id=int(cursor["c"]) if cursor else 0, limit=size + 1
@@ -333,6 +334,10 @@ class UserDomain:
     async def social_graph(self, *, user_id: int) -> tuple[list[tuple[int, list[str], int]], list[int], list[int]]:
         async with self.engine.connect() as db:
             return await store.social_graph(db, user_id=user_id)
+
+    async def blocked_either_way(self, *, user_id: int) -> list[int]:
+        async with self.engine.connect() as db:
+            return await store.blocked_either_way(db, user_id=user_id)
 
     async def relationship(self, *, a: int, b: int) -> dict[str, bool]:
         async with self.engine.connect() as db:

@@ -193,6 +193,10 @@ class UserServicer(pb_grpc.UserServiceServicer):
     async def GetSocialGraph(
         self, request: pb.GetSocialGraphRequest, context: ServicerContext
     ) -> pb.GetSocialGraphResponse:
+        if request.blocks_only:
+            return pb.GetSocialGraphResponse(
+                blocked_user_ids=await self.domain.blocked_either_way(user_id=request.user_id)
+            )
         following, blocked, muted = await self.domain.social_graph(user_id=request.user_id)
         return pb.GetSocialGraphResponse(
             following=[pb.FolloweeRef(user_id=u, languages=langs, follower_count=n) for u, langs, n in following],

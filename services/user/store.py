@@ -276,6 +276,18 @@ async def follower_refs(
     return [(r.follower_id, list(r.languages)) for r in rows]
 
 
+async def blocked_either_way(db: AsyncConnection, *, user_id: int) -> list[int]:
+    """Users `user_id` blocked or is blocked by."""
+    blocked = await db.execute(
+        text(
+            f"SELECT blocked_id AS other FROM {SCHEMA}.blocks WHERE blocker_id = :uid "
+            f"UNION SELECT blocker_id FROM {SCHEMA}.blocks WHERE blocked_id = :uid"
+        ),
+        {"uid": user_id},
+    )
+    return [r.other for r in blocked]
+
+
 async def social_graph(
     db: AsyncConnection, *, user_id: int
 ) -> tuple[list[tuple[int, list[str], int]], list[int], list[int]]:
@@ -287,17 +299,11 @@ async def social_graph(
         ),
         {"uid": user_id},
     )
-    blocked = await db.execute(
-        text(
-            f"SELECT blocked_id AS other FROM {SCHEMA}.blocks WHERE blocker_id = :uid "
-            f"UNION SELECT blocker_id FROM {SCHEMA}.blocks WHERE blocked_id = :uid"
-        ),
-        {"uid": user_id},
-    )
+    blocked = await blocked_either_way(db, user_id=user_id)
     muted = await db.execute(text(f"SELECT muted_id FROM {SCHEMA}.mutes WHERE muter_id = :uid"), {"uid": user_id})
     return (
         [(r.followee_id, list(r.languages), r.follower_count) for r in following],
-        [r.other for r in blocked],
+        blocked,
         [r.muted_id for r in muted],
     )
 

@@ -108,7 +108,7 @@ async def test_a_consumer_killed_mid_batch_still_applies_each_post_once(
     keys = FeedKeys(f"kill{uuid.uuid4().hex[:8]}")
     group = f"kill-test-{uuid.uuid4().hex[:8]}"
     settings = FeedSettings(env="test", redis_url=redis_url)
-    channels = Channels({"user": stack.addr("user"), "post": stack.addr("post")}, timeout=5.0)
+    channels = Channels({"user": stack.addr("user"), "post": stack.addr("post")}, timeout=5.0, identity=stack.identity)
     own_redis = create_redis(redis_url)
     feed = Feed(settings, redis=own_redis, peers=FeedPeers(channels, own_redis, keys=keys, graph_ttl=0), keys=keys)
     fanout = Fanout(feed, batch=2, follower_page=2)  # small pages: many steps to die between

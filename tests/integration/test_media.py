@@ -172,7 +172,9 @@ async def test_oversize_image_stops_at_the_limit(stack: Stack) -> None:
     with grpc.insecure_channel(stack.addr("media")) as channel:
         sync_stub = pb_grpc.MediaServiceStub(channel)
         with pytest.raises(grpc.RpcError) as info:
-            await asyncio.to_thread(sync_stub.UploadMedia, endless_jpeg(), metadata=who.auth, timeout=60)
+            await asyncio.to_thread(
+                sync_stub.UploadMedia, endless_jpeg(), metadata=who.auth + stack.workload_metadata(), timeout=60
+            )
     err: grpc.aio.AioRpcError = info.value  # type: ignore[assignment]
     assert err.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert field_violations(err)["file"] == "images must be at most 10 MB"

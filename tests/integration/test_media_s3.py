@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-import grpc
 import pytest
 import pytest_asyncio
 from PIL import Image
@@ -167,7 +166,7 @@ async def test_media_service_on_s3_answers_content_with_a_signed_redirect(
     stack: Stack, s3_media: str, moto: Moto
 ) -> None:
     who = await new_account(stack.channel("user"))
-    async with grpc.aio.insecure_channel(s3_media) as channel:
+    async with stack.connect(s3_media) as channel:
         stub = pb_grpc.MediaServiceStub(channel)
 
         async def requests() -> AsyncIterator[pb.UploadMediaRequest]:

@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import grpc
 from google.protobuf import json_format
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -24,13 +23,16 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from koo.user.v1 import user_service_pb2 as pb
+from services.kit.channels import open_channel
+from services.kit.settings import KitSettings
 
 _calls: dict[str, Any] = {}
 
 
 @asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
-    channel = grpc.aio.insecure_channel(os.environ["KOO_USER_ADDR"])
+    # A Koo workload like the gateway: internal RPCs need a service token.
+    channel = open_channel(os.environ["KOO_USER_ADDR"], timeout=5, identity=KitSettings().workload_identity("bench"))
     _calls["get_user"] = channel.unary_unary(
         "/koo.user.v1.UserService/GetUser",
         request_serializer=pb.GetUserRequest.SerializeToString,

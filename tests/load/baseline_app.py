@@ -23,13 +23,17 @@ from starlette.routing import Route
 
 from koo.user.v1 import user_service_pb2 as pb
 from koo.user.v1 import user_service_pb2_grpc as pb_grpc
+from services.kit.channels import open_channel
+from services.kit.settings import KitSettings
 
 _state: dict[str, pb_grpc.UserServiceStub] = {}
 
 
 @asynccontextmanager
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
-    channel = grpc.aio.insecure_channel(os.environ.get("KOO_USER_ADDR", "127.0.0.1:50051"))
+    # A Koo workload like the gateway: internal RPCs need a service token.
+    identity = KitSettings().workload_identity("bench")
+    channel = open_channel(os.environ.get("KOO_USER_ADDR", "127.0.0.1:50051"), timeout=5, identity=identity)
     _state["users"] = pb_grpc.UserServiceStub(channel)
     yield
     await channel.close()

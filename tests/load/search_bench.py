@@ -41,6 +41,7 @@ from koo.post.v1 import post_service_pb2_grpc as post_grpc
 from koo.search.v1 import search_service_pb2 as pb
 from koo.search.v1 import search_service_pb2_grpc as pb_grpc
 from koo_cli.benchkit import texts
+from services.kit.channels import open_channel
 from services.kit.db import create_engine
 from services.kit.migrations import upgrade_all
 from services.kit.server import start_server
@@ -204,7 +205,7 @@ async def run(args: argparse.Namespace) -> None:
             shutdown_grace=0.5,
         )
         server = await start_server(settings, name="search", register=make_register(settings))
-        channel = grpc.aio.insecure_channel(f"127.0.0.1:{server.port}")
+        channel = open_channel(f"127.0.0.1:{server.port}", timeout=30, identity=settings.workload_identity("bench"))
         stub_search = pb_grpc.SearchServiceStub(channel)
         try:
             await measure(stub_search, mix, args)

@@ -74,6 +74,7 @@ class Post(_message.Message):
     REPOST_COUNT_FIELD_NUMBER: _builtins.int
     LIKED_BY_ME_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
+    REPOST_OF_AUTHOR_ID_FIELD_NUMBER: _builtins.int
     id: _builtins.int
     """Unique, time-ordered id (a string in JSON)."""
     text: _builtins.str
@@ -92,6 +93,8 @@ class Post(_message.Message):
     """How many re-koos."""
     liked_by_me: _builtins.bool
     """Whether the signed-in caller liked it."""
+    repost_of_author_id: _builtins.int
+    """Author of the post this re-koos or quotes, or 0: blocks hold for the original too."""
     @_builtins.property
     def author(self) -> Global___PostAuthor:
         """Who wrote it."""
@@ -129,10 +132,11 @@ class Post(_message.Message):
         repost_count: _builtins.int = ...,
         liked_by_me: _builtins.bool = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
+        repost_of_author_id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["author", b"author", "created_at", b"created_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["author", b"author", "created_at", b"created_at", "hashtags", b"hashtags", "id", b"id", "language", b"language", "like_count", b"like_count", "liked_by_me", b"liked_by_me", "media", b"media", "mentions", b"mentions", "reply_count", b"reply_count", "reply_to_id", b"reply_to_id", "repost_count", b"repost_count", "repost_of_id", b"repost_of_id", "text", b"text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["author", b"author", "created_at", b"created_at", "hashtags", b"hashtags", "id", b"id", "language", b"language", "like_count", b"like_count", "liked_by_me", b"liked_by_me", "media", b"media", "mentions", b"mentions", "reply_count", b"reply_count", "reply_to_id", b"reply_to_id", "repost_count", b"repost_count", "repost_of_author_id", b"repost_of_author_id", "repost_of_id", b"repost_of_id", "text", b"text"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -989,16 +989,20 @@ class GetSocialGraphRequest(_message.Message):
     DESCRIPTOR: _descriptor.Descriptor
 
     USER_ID_FIELD_NUMBER: _builtins.int
+    BLOCKS_ONLY_FIELD_NUMBER: _builtins.int
     user_id: _builtins.int
     """The user."""
+    blocks_only: _builtins.bool
+    """Answer `blocked_user_ids` only (no follows, no mutes): what a block check needs."""
     def __init__(
         self,
         *,
         user_id: _builtins.int = ...,
+        blocks_only: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["blocks_only", b"blocks_only", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
