@@ -9,6 +9,7 @@ from starlette.applications import Starlette
 from starlette.types import ASGIApp
 
 from gateway.app import create_app
+from gateway.http_server import GuardedHttpProtocol, guarded_protocol
 from gateway.settings import GatewaySettings
 from services.kit.logs import setup_logging
 from services.kit.settings import load_settings
@@ -33,6 +34,16 @@ def _traced(app: Starlette, settings: GatewaySettings) -> ASGIApp:
     return OpenTelemetryMiddleware(app)
 
 
+def server_protocol(settings: GatewaySettings) -> type[GuardedHttpProtocol]:
+    """The HTTP protocol with this gateway's head/body deadlines and header limits."""
+    return guarded_protocol(
+        header_timeout=settings.http_header_timeout,
+        body_timeout=settings.http_body_timeout,
+        max_headers=settings.http_max_headers,
+        max_header_bytes=settings.http_max_header_bytes,
+    )
+
+
 def main() -> None:
     settings = load_settings(SETTINGS_CLASS)
     setup_logging("gateway", settings.log_level)
@@ -44,7 +55,8 @@ def main() -> None:
             host=settings.listen_host(),
             port=settings.listen_port(),
             loop="uvloop",
-            http="httptools",
+            http=server_protocol(settings),
+            limit_concurrency=settings.http_max_connections,
             lifespan="on",
             # Client addresses are decided in clientip.py against KOO_TRUSTED_PROXIES;
             # uvicorn would otherwise believe X-Forwarded-For from any local peer.

@@ -27,6 +27,7 @@ from gateway.dispatch import Dispatcher, Operational, Runtime, Target
 from gateway.openapi import openapi_document
 from gateway.ratelimit import RateLimiter
 from gateway.routes import Route, all_routes
+from gateway.security_headers import SecurityHeaders
 from gateway.settings import GatewaySettings
 from gateway.templates import Matcher, compile_template
 from services.kit.redis_client import create_redis
@@ -128,7 +129,8 @@ def create_app(settings: GatewaySettings, *, routes: list[Route] | None = None) 
             if redis is not None:
                 await redis.aclose()
 
-    middleware = []
+    # Outermost, so every answer gets the headers: errors, CORS preflights, media.
+    middleware = [Middleware(SecurityHeaders)]
     origins = settings.cors_origin_list()
     if origins:
         middleware.append(

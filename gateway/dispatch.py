@@ -40,6 +40,23 @@ _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,128}\Z")
 _JSON_HEADERS = {"Cache-Control": "no-store"}
 
 
+def _require_json(request: Request) -> None:
+    """JSON bodies only as JSON: a cross-site form (text/plain, urlencoded, multipart) is a
+    "simple" request a browser sends without asking, so accepting it would let any page
+    sign a visitor in as someone else (login CSRF)."""
+    declared = request.headers.get("content-type", "")
+    media_type = declared.split(";", 1)[0].strip().lower()
+    if media_type != "application/json" and not (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    ):
+        raise GatewayError.simple(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"send the body as Content-Type: application/json (not {media_type or 'none'!r})",
+            reason="UNSUPPORTED_MEDIA_TYPE",
+            http=415,
+        )
+
+
 @dataclass(frozen=True, slots=True)
 class Operational:
     """A route served by the gateway itself (/healthz, /readyz, /openapi.json, JWKS)."""
@@ -150,7 +167,10 @@ class Dispatcher:
 
         body: Any = None
         if route.body:
-            body = parse_json(await self._read_body(request))
+            raw = await self._read_body(request)
+            if raw.strip():
+                _require_json(request)
+            body = parse_json(raw)
         handle = self._sign_in_handle(route, body)
         await runtime.limiter.check(route, ip=ip, caller=caller, handle=handle)
         message = build_request(

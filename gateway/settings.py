@@ -73,6 +73,14 @@ class GatewaySettings(KitSettings):
     rate_signup: str = "20/hour"  # sign-ups, per client IP
     rate_login: str = "60/minute"  # sign-ins and refreshes, per client IP
     rate_login_failures: str = "10/15m"  # failed sign-ins, per handle (credential stuffing)
+    # The HTTP server's own limits (gateway/http_server.py): seconds for the request head
+    # to arrive, seconds a body may stall, headers per request and their total size, and
+    # open connections (beyond it: 503).
+    http_header_timeout: float = 10.0
+    http_body_timeout: float = 30.0
+    http_max_headers: int = 100
+    http_max_header_bytes: int = 16 * 1024
+    http_max_connections: int = 2000
     # Readiness: how long each health check may take, seconds.
     ready_timeout: float = 1.0
 

@@ -19,6 +19,7 @@ class Caller:
 
 _caller: contextvars.ContextVar[Caller | None] = contextvars.ContextVar("koo_caller", default=None)
 _request_id: contextvars.ContextVar[str] = contextvars.ContextVar("koo_request_id", default="")
+_workload: contextvars.ContextVar[str] = contextvars.ContextVar("koo_workload", default="")
 
 
 def current_caller() -> Caller | None:
@@ -43,3 +44,12 @@ def set_caller(caller: Caller | None) -> contextvars.Token[Caller | None]:
 
 def set_request_id(request_id: str) -> contextvars.Token[str]:
     return _request_id.set(request_id)
+
+
+def current_workload() -> str:
+    """The verified Koo workload making this call (`gateway`, `post`, ...; see workload.py)."""
+    return _workload.get()
+
+
+def set_workload(name: str) -> contextvars.Token[str]:
+    return _workload.set(name)

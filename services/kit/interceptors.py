@@ -18,7 +18,7 @@ from typing import Any
 import grpc
 
 from services.kit.auth import TokenVerifier
-from services.kit.context import Caller, set_caller, set_request_id
+from services.kit.context import Caller, set_caller, set_request_id, set_workload
 from services.kit.errors import KooError, Unauthenticated
 from services.kit.work import count_rpc
 from services.kit.workload import METADATA_KEY, WorkloadIdentity
@@ -71,7 +71,8 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
         set_request_id(metadata.get("x-request-id") or uuid.uuid4().hex)
         count_rpc(method)
         set_caller(None)
-        self._identity.verify(metadata.get(METADATA_KEY, ""))
+        set_workload("")
+        set_workload(self._identity.verify(metadata.get(METADATA_KEY, "")).name)
         set_caller(self._caller_from(metadata.get("authorization", "")))
 
     def _caller_from(self, header: str) -> Caller | None:

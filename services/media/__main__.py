@@ -7,11 +7,12 @@ import asyncio
 import grpc
 
 from koo.media.v1 import media_service_pb2, media_service_pb2_grpc
-from services.kit.events import run_relay
+from services.kit.events import StreamConsumer, run_relay
 from services.kit.server import Register, Resources, run_service
 from services.kit.settings import load_settings
 from services.media import store
 from services.media.domain import MediaDomain
+from services.media.peers import MediaPeers, PostAttachments
 from services.media.servicer import MediaServicer
 from services.media.settings import MediaSettings
 from services.media.storage import build_storage
@@ -34,9 +35,15 @@ def make_register(settings: MediaSettings) -> Register:
             tmp_dir=settings.media_tmp_dir,
             ffprobe=settings.ffprobe_path,
             probe_timeout=settings.probe_timeout,
+            block_set=MediaPeers(res.channels).block_set,
         )
         media_service_pb2_grpc.add_MediaServiceServicer_to_server(MediaServicer(domain), server)
         res.spawn(run_relay(res.engine, res.redis, schema=store.SCHEMA), name="media-outbox-relay")
+        # Media becomes visible beyond its owner when a post holds it (post events).
+        attachments = StreamConsumer(
+            res.redis, topic="post", group="media-attachments", handler=PostAttachments(res.engine).handle
+        )
+        res.spawn(attachments.run(), name="media-attachments")
         return [SERVICE_NAME]
 
     return register

@@ -6,7 +6,7 @@ import asyncio
 import logging
 import shutil
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -99,8 +99,10 @@ class MediaDomain:
         tmp_dir: Path | None = None,
         ffprobe: str = "ffprobe",
         probe_timeout: float = 30.0,
+        block_set: Callable[[int], Awaitable[frozenset[int]]] | None = None,
     ) -> None:
         self.engine = engine
+        self.block_set = block_set
         self.ids = ids
         self.storage = storage
         self.tmp_dir = tmp_dir
@@ -224,27 +226,41 @@ class MediaDomain:
 
     # Reads ------------------------------------------------------------------------
 
-    async def get(self, *, media_id: int) -> MediaRow:
+    # Who may see a media item: its owner; anyone else only once a live post holds it, and
+    # not across a block. `viewer_id` None is a service hydrating posts it already decided
+    # to show (the post service), which sees everything it asks for.
+
+    async def get(self, *, media_id: int, viewer_id: int | None) -> MediaRow:
         if media_id <= 0:
             raise InvalidArgument("media_id", message="media_id must be a media item's id")
         async with self.engine.connect() as db:
             found = await store.media_by_ids(db, media_ids=[media_id])
-        if media_id not in found:
+        if not await self._readable(list(found.values()), viewer_id):
             raise NotFound(f"no media has the id {media_id}", reason="MEDIA_NOT_FOUND")
         return found[media_id]
 
-    async def batch_get(self, *, media_ids: list[int]) -> list[MediaRow]:
+    async def batch_get(self, *, media_ids: list[int], viewer_id: int | None) -> list[MediaRow]:
         if len(media_ids) > MAX_BATCH:
             raise InvalidArgument("media_ids", message=f"at most {MAX_BATCH} media_ids per call")
         async with self.engine.connect() as db:
             found = await store.media_by_ids(db, media_ids=list(dict.fromkeys(media_ids)))
-        return [found[i] for i in dict.fromkeys(media_ids) if i in found]
+        readable = {r.id for r in await self._readable(list(found.values()), viewer_id)}
+        return [found[i] for i in dict.fromkeys(media_ids) if i in readable]
 
-    async def content(self, *, media_id: int, rendition: str) -> Content:
+    async def _readable(self, rows: list[MediaRow], viewer_id: int | None) -> list[MediaRow]:
+        if viewer_id is None:
+            return rows
+        others = [r for r in rows if r.owner_id != viewer_id and r.post_ids]
+        blocked: frozenset[int] = frozenset()
+        if others and self.block_set is not None:
+            blocked = await self.block_set(viewer_id)
+        return [r for r in rows if r.owner_id == viewer_id or (r.post_ids and r.owner_id not in blocked)]
+
+    async def content(self, *, media_id: int, rendition: str, viewer_id: int | None) -> Content:
         rendition = rendition or "original"
         if rendition not in RENDITIONS:
             raise InvalidArgument("rendition", message=f"rendition must be one of {', '.join(RENDITIONS)}")
-        row = await self.get(media_id=media_id)
+        row = await self.get(media_id=media_id, viewer_id=viewer_id)
         if row.status is not Status.READY:
             raise FailedPrecondition(f"media {media_id} is {row.status}, not ready", reason="MEDIA_NOT_READY")
         if rendition == "thumbnail":

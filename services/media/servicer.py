@@ -9,7 +9,7 @@ from grpc.aio import ServicerContext
 
 from koo.media.v1 import media_service_pb2 as pb
 from koo.media.v1 import media_service_pb2_grpc as pb_grpc
-from services.kit.context import require_caller
+from services.kit.context import current_workload, require_caller
 from services.kit.errors import InvalidArgument
 from services.media.domain import MediaDomain, UploadMeta
 from services.media.limits import KIND_PROTO, Status
@@ -51,6 +51,17 @@ def media_pb(row: MediaRow) -> pb.Media:
     )
 
 
+# Services that read media to hydrate posts they already decided a reader may see.
+HYDRATORS = frozenset({"post"})
+
+
+def _viewer() -> int | None:
+    """Whose eyes a read is for; None for a hydrating service (see MediaDomain._readable)."""
+    if current_workload() in HYDRATORS:
+        return None
+    return require_caller().user_id
+
+
 class MediaServicer(pb_grpc.MediaServiceServicer):
     def __init__(self, domain: MediaDomain) -> None:
         self.domain = domain
@@ -84,18 +95,20 @@ class MediaServicer(pb_grpc.MediaServiceServicer):
         return pb.UploadMediaResponse(media=media_pb(row))
 
     async def GetMedia(self, request: pb.GetMediaRequest, context: ServicerContext) -> pb.GetMediaResponse:
-        return pb.GetMediaResponse(media=media_pb(await self.domain.get(media_id=request.media_id)))
+        return pb.GetMediaResponse(
+            media=media_pb(await self.domain.get(media_id=request.media_id, viewer_id=_viewer()))
+        )
 
     async def BatchGetMedia(
         self, request: pb.BatchGetMediaRequest, context: ServicerContext
     ) -> pb.BatchGetMediaResponse:
-        rows = await self.domain.batch_get(media_ids=list(request.media_ids))
+        rows = await self.domain.batch_get(media_ids=list(request.media_ids), viewer_id=_viewer())
         return pb.BatchGetMediaResponse(media=[media_pb(r) for r in rows])
 
     async def GetMediaContent(  # type: ignore[override]
         self, request: pb.GetMediaContentRequest, context: ServicerContext
     ) -> AsyncIterator[pb.GetMediaContentResponse]:
-        content = await self.domain.content(media_id=request.media_id, rendition=request.rendition)
+        content = await self.domain.content(media_id=request.media_id, rendition=request.rendition, viewer_id=_viewer())
         if content.redirect_url:
             yield pb.GetMediaContentResponse(
                 content_type=content.content_type, size_bytes=content.size, redirect_url=content.redirect_url

@@ -16,7 +16,7 @@ SCHEMA = "koo_media"
 _COLUMNS = (
     "id, owner_id, request_id, kind, status, content_type, size_bytes, width, height, duration_ms, "
     "storage_key, thumbnail_key, thumbnail_size_bytes, source_key, source_content_type, source_demuxer, "
-    "failure_reason, created_at"
+    "failure_reason, created_at, post_ids"
 )
 
 
@@ -40,6 +40,8 @@ class MediaRow:
     source_demuxer: str
     failure_reason: str
     created_at: datetime
+    # Live posts that hold it (kept from post events): none means only its owner may see it.
+    post_ids: tuple[int, ...] = ()
 
 
 def _media(row: Row[tuple[object, ...]]) -> MediaRow:
@@ -63,6 +65,7 @@ def _media(row: Row[tuple[object, ...]]) -> MediaRow:
         source_demuxer=m["source_demuxer"],
         failure_reason=m["failure_reason"],
         created_at=m["created_at"],
+        post_ids=tuple(m.get("post_ids") or ()),
     )
 
 
@@ -212,3 +215,25 @@ async def mark_failed(db: AsyncConnection, *, media_id: int, reason: str) -> boo
         )
     ).first()
     return row is not None
+
+
+async def attach_to_post(db: AsyncConnection, *, post_id: int, owner_id: int, media_ids: Sequence[int]) -> None:
+    """Record that a post holds these media (its author's own; a repeat changes nothing)."""
+    await db.execute(
+        text(
+            f"UPDATE {SCHEMA}.media SET post_ids = array_append(post_ids, CAST(:p AS BIGINT)) "
+            "WHERE id = ANY(:ids) AND owner_id = :owner AND NOT (post_ids @> ARRAY[CAST(:p AS BIGINT)])"
+        ),
+        {"p": post_id, "ids": list(media_ids), "owner": owner_id},
+    )
+
+
+async def detach_post(db: AsyncConnection, *, post_id: int) -> None:
+    """A deleted post no longer makes its media visible."""
+    await db.execute(
+        text(
+            f"UPDATE {SCHEMA}.media SET post_ids = array_remove(post_ids, CAST(:p AS BIGINT)) "
+            "WHERE post_ids @> ARRAY[CAST(:p AS BIGINT)]"
+        ),
+        {"p": post_id},
+    )

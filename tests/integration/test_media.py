@@ -78,19 +78,20 @@ async def rejected(stack: Stack, who: Account, data: bytes | Iterable[bytes], **
     return violations["file"]
 
 
-async def content(stack: Stack, media_id: int, rendition: str = "") -> tuple[str, bytes]:
+async def content(stack: Stack, who: Account, media_id: int, rendition: str = "") -> tuple[str, bytes]:
     content_type, data = "", bytearray()
-    async for part in stub(stack).GetMediaContent(pb.GetMediaContentRequest(media_id=media_id, rendition=rendition)):
+    request = pb.GetMediaContentRequest(media_id=media_id, rendition=rendition)
+    async for part in stub(stack).GetMediaContent(request, metadata=who.auth):
         content_type = content_type or part.content_type
         assert not part.redirect_url
         data += part.data
     return content_type, bytes(data)
 
 
-async def wait_until_settled(stack: Stack, media_id: int, *, within: float = 90.0) -> pb.Media:
+async def wait_until_settled(stack: Stack, who: Account, media_id: int, *, within: float = 90.0) -> pb.Media:
     deadline = time.monotonic() + within
     while True:
-        media: pb.Media = (await stub(stack).GetMedia(pb.GetMediaRequest(media_id=media_id))).media
+        media: pb.Media = (await stub(stack).GetMedia(pb.GetMediaRequest(media_id=media_id), metadata=who.auth)).media
         if media.status != pb.MEDIA_STATUS_PROCESSING:
             return media
         assert time.monotonic() < deadline, f"media {media_id} still processing after {within} s"
@@ -111,12 +112,12 @@ async def test_jpeg_is_ready_at_once_without_gps_or_any_exif(stack: Stack) -> No
     assert media.url == f"/v1/media/{media.id}/content"
     assert media.thumbnail_url == f"/v1/media/{media.id}/content?rendition=thumbnail"
 
-    content_type, stored = await content(stack, media.id)
+    content_type, stored = await content(stack, who, media.id)
     assert content_type == "image/jpeg" and len(stored) == media.size_bytes
     assert len(exif_of(stored)) == 0 and not exif_of(stored).get_ifd(GPS_IFD)
     assert b"KooCam" not in stored
 
-    thumb_type, thumb = await content(stack, media.id, "thumbnail")
+    thumb_type, thumb = await content(stack, who, media.id, "thumbnail")
     with Image.open(io.BytesIO(thumb)) as img:
         assert thumb_type == "image/jpeg" and img.format == "JPEG" and max(img.size) == 320
 
@@ -125,7 +126,7 @@ async def test_exif_orientation_is_applied(stack: Stack) -> None:
     who = await account(stack)
     media = await upload(stack, who, jpeg_with_gps((200, 100), orientation=6))
     assert (media.width, media.height) == (100, 200)
-    _, stored = await content(stack, media.id)
+    _, stored = await content(stack, who, media.id)
     with Image.open(io.BytesIO(stored)) as img:
         assert img.size == (100, 200) and 0x0112 not in img.getexif()
         top = img.getpixel((50, 5))
@@ -221,12 +222,14 @@ async def test_batch_get_keeps_order_and_leaves_out_unknown_ids(stack: Stack) ->
     who = await account(stack)
     a = await upload(stack, who, png_bytes())
     b = await upload(stack, who, jpeg_with_gps())
-    found = (await stub(stack).BatchGetMedia(pb.BatchGetMediaRequest(media_ids=[b.id, 12345, a.id, b.id]))).media
+    found = (
+        await stub(stack).BatchGetMedia(pb.BatchGetMediaRequest(media_ids=[b.id, 12345, a.id, b.id]), metadata=who.auth)
+    ).media
     assert [m.id for m in found] == [b.id, a.id]
     assert all(m.owner_id == who.id and m.status == pb.MEDIA_STATUS_READY for m in found)
 
     with pytest.raises(grpc.aio.AioRpcError) as info:
-        await stub(stack).GetMedia(pb.GetMediaRequest(media_id=12345))
+        await stub(stack).GetMedia(pb.GetMediaRequest(media_id=12345), metadata=who.auth)
     assert info.value.code() == grpc.StatusCode.NOT_FOUND and error_reason(info.value) == "MEDIA_NOT_FOUND"
 
 
@@ -242,11 +245,11 @@ async def test_three_second_video_is_transcoded_and_becomes_ready(stack: Stack, 
     assert media.kind == pb.MEDIA_KIND_VIDEO and media.status == pb.MEDIA_STATUS_PROCESSING
     assert media.url == ""  # nothing to fetch yet
     with pytest.raises(grpc.aio.AioRpcError) as info:
-        await content(stack, media.id)
+        await content(stack, who, media.id)
     assert info.value.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert error_reason(info.value) == "MEDIA_NOT_READY"
 
-    media = await wait_until_settled(stack, media.id)
+    media = await wait_until_settled(stack, who, media.id)
     elapsed = time.perf_counter() - started
     print(f"\nmedia: 3 s video upload -> READY in {elapsed:.2f} s")
     assert media.status == pb.MEDIA_STATUS_READY, media.failure_reason
@@ -254,7 +257,7 @@ async def test_three_second_video_is_transcoded_and_becomes_ready(stack: Stack, 
     assert (media.width, media.height) == (320, 240)
     assert media.url and media.thumbnail_url
 
-    _, stored = await content(stack, media.id)
+    _, stored = await content(stack, who, media.id)
     assert len(stored) == media.size_bytes
     out = tmp_path / "out.mp4"
     out.write_bytes(stored)
@@ -266,7 +269,7 @@ async def test_three_second_video_is_transcoded_and_becomes_ready(stack: Stack, 
     # moov before mdat: playback starts before the whole file arrives.
     assert stored.find(b"moov") < stored.find(b"mdat")
 
-    thumb_type, poster = await content(stack, media.id, "thumbnail")
+    thumb_type, poster = await content(stack, who, media.id, "thumbnail")
     with Image.open(io.BytesIO(poster)) as img:
         assert thumb_type == "image/jpeg" and img.size == (320, 240)
 
@@ -281,13 +284,13 @@ async def test_webm_video_and_short_audio_are_transcoded(stack: Stack, tmp_path:
     assert sound.kind == pb.MEDIA_KIND_AUDIO and mp3.kind == pb.MEDIA_KIND_AUDIO
     assert sound.status == pb.MEDIA_STATUS_PROCESSING and 1900 <= sound.duration_ms <= 2100
 
-    video, sound, mp3 = [await wait_until_settled(stack, m.id) for m in (video, sound, mp3)]
+    video, sound, mp3 = [await wait_until_settled(stack, who, m.id) for m in (video, sound, mp3)]
     assert video.status == pb.MEDIA_STATUS_READY and video.content_type == "video/mp4", video.failure_reason
     assert sound.status == pb.MEDIA_STATUS_READY and sound.content_type == "audio/mp4", sound.failure_reason
     assert mp3.status == pb.MEDIA_STATUS_READY, mp3.failure_reason
     assert sound.thumbnail_url == "" and sound.width == 0
     out = tmp_path / "out.m4a"
-    out.write_bytes((await content(stack, sound.id))[1])
+    out.write_bytes((await content(stack, who, sound.id))[1])
     assert (await av.probe(out, demuxer="mov")).audio_codec == "aac"
 
 
@@ -308,6 +311,6 @@ async def test_unknown_rendition_is_refused(stack: Stack) -> None:
     who = await account(stack)
     media = await upload(stack, who, png_bytes())
     with pytest.raises(grpc.aio.AioRpcError) as info:
-        await content(stack, media.id, "poster")
+        await content(stack, who, media.id, "poster")
     assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
     assert "rendition" in field_violations(info.value)

@@ -180,7 +180,10 @@ async def test_media_service_on_s3_answers_content_with_a_signed_redirect(
 
         for rendition, size in (("", (300, 200)), ("thumbnail", (300, 200))):
             parts = [
-                p async for p in stub.GetMediaContent(pb.GetMediaContentRequest(media_id=media.id, rendition=rendition))
+                p
+                async for p in stub.GetMediaContent(
+                    pb.GetMediaContentRequest(media_id=media.id, rendition=rendition), metadata=who.auth
+                )
             ]
             assert len(parts) == 1 and parts[0].redirect_url and not parts[0].data
             assert parts[0].content_type == "image/jpeg" and parts[0].size_bytes > 0

@@ -136,7 +136,7 @@ async def test_length_unknown_at_upload_is_measured_by_the_worker(stack: Stack, 
     media = await upload(stack, who, data, content_type="audio/webm")
     assert media.kind == pb.MEDIA_KIND_AUDIO and media.status == pb.MEDIA_STATUS_PROCESSING
     assert media.duration_ms == 0
-    media = await wait_until_settled(stack, media.id)
+    media = await wait_until_settled(stack, who, media.id)
     assert media.status == pb.MEDIA_STATUS_FAILED
     assert "at most 60 s" in media.failure_reason
 

@@ -54,7 +54,7 @@ async def measure(runs: int) -> None:
                     for _ in range(runs):
                         started = time.perf_counter()
                         media = await upload(stack, who, data)
-                        media = await wait_until_settled(stack, media.id)
+                        media = await wait_until_settled(stack, who, media.id)
                         assert media.status == pb.MEDIA_STATUS_READY, media.failure_reason
                         times.append(time.perf_counter() - started)
                     print(

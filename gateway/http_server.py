@@ -1,0 +1,166 @@
+"""The gateway's HTTP/1.1 server protocol: uvicorn's httptools protocol with the limits it lacks.
+
+uvicorn never times out a request still arriving (headers at a byte a second hold a
+connection forever) and accepts any number and size of headers. This protocol adds:
+
+- a deadline for the request head (`KOO_HTTP_HEADER_TIMEOUT`): 408, connection closed;
+- an idle deadline while the body arrives (`KOO_HTTP_BODY_TIMEOUT`): connection closed;
+- at most `KOO_HTTP_MAX_HEADERS` headers and `KOO_HTTP_MAX_HEADER_BYTES` of request line
+  and headers: 431, connection closed.
+
+The number of connections is capped by uvicorn's `limit_concurrency`
+(`KOO_HTTP_MAX_CONNECTIONS`): beyond it requests get 503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+_REASONS = {408: b"Request Timeout", 431: b"Request Header Fields Too Large"}
+
+
+def _error_bytes(status: int, message: str, reason: str) -> bytes:
+    body = json.dumps(
+        {
+            "error": {
+                "code": status,
+                "status": "INVALID_ARGUMENT",
+                "message": message,
+                "details": [
+                    {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": reason, "domain": "koo.app"}
+                ],
+            }
+        }
+    ).encode()
+    head = (
+        b"HTTP/1.1 %d %s\r\ncontent-type: application/json\r\ncontent-length: %d\r\n"
+        b"x-content-type-options: nosniff\r\nconnection: close\r\n\r\n" % (status, _REASONS[status], len(body))
+    )
+    return head + body
+
+
+class GuardedHttpProtocol(HttpToolsProtocol):
+    """HttpToolsProtocol with head/body deadlines and header limits (class attributes, set
+    per server by `guarded_protocol`)."""
+
+    header_timeout = 10.0
+    body_timeout = 30.0
+    max_headers = 100
+    max_header_bytes = 16 * 1024
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._guard: asyncio.TimerHandle | None = None
+        self._in_head = True
+        self._head_bytes = 0
+        self._raw_head_bytes = 0
+        self._header_count = 0
+        self._refused = False
+
+    # Deadlines -------------------------------------------------------------------------
+
+    def _arm(self, seconds: float) -> None:
+        self._disarm()
+        self._guard = self.loop.call_later(seconds, self._expired)
+
+    def _disarm(self) -> None:
+        if self._guard is not None:
+            self._guard.cancel()
+            self._guard = None
+
+    def _expired(self) -> None:
+        self._guard = None
+        if self.transport.is_closing():
+            return
+        if self._in_head:
+            self._refuse(408, "the request head took too long to arrive", "REQUEST_TIMEOUT")
+        elif self.flow.read_paused:
+            self._arm(self.body_timeout)  # we stopped reading (the app is busy): not the client's stall
+        else:
+            self.transport.close()  # the body stalled: the app sees the client go away
+
+    def _refuse(self, status: int, message: str, reason: str) -> None:
+        self._refused = True
+        self._disarm()
+        if not self.transport.is_closing():
+            self.transport.write(_error_bytes(status, message, reason))
+            self.transport.close()
+
+    # Protocol and parser callbacks -----------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm(self.header_timeout)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def data_received(self, data: bytes) -> None:
+        if self._refused:
+            return
+        if self._in_head:
+            self._raw_head_bytes += len(data)
+        super().data_received(data)
+        if self._in_head and not self._refused and self._raw_head_bytes > self.max_header_bytes:
+            # Still no end of the head after this many bytes (one endless header, say).
+            self._refuse(431, f"request headers are larger than {self.max_header_bytes} bytes", "HEADERS_TOO_LARGE")
+        elif not self._in_head and self._guard is not None:
+            self._arm(self.body_timeout)  # progress on the body: the idle deadline restarts
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        self._in_head = True
+        self._head_bytes = self._raw_head_bytes = self._header_count = 0
+        self._arm(self.header_timeout)
+
+    def on_url(self, url: bytes) -> None:
+        self._head_bytes += len(url)
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._header_count += 1
+        self._head_bytes += len(name) + len(value) + 4
+        if self._header_count <= self.max_headers and self._head_bytes <= self.max_header_bytes:
+            super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        if self._header_count > self.max_headers:
+            self._refuse(431, f"a request may carry at most {self.max_headers} headers", "TOO_MANY_HEADERS")
+            return
+        if self._head_bytes > self.max_header_bytes:
+            self._refuse(431, f"request headers are larger than {self.max_header_bytes} bytes", "HEADERS_TOO_LARGE")
+            return
+        self._arm(self.body_timeout)
+        super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        if not self._refused:
+            super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        if self._refused:
+            return
+        self._disarm()
+        super().on_message_complete()
+
+
+def guarded_protocol(
+    *, header_timeout: float, body_timeout: float, max_headers: int, max_header_bytes: int
+) -> type[GuardedHttpProtocol]:
+    """A protocol class with these limits, for `uvicorn.run(http=...)`."""
+    return type(
+        "KooHttpProtocol",
+        (GuardedHttpProtocol,),
+        {
+            "header_timeout": header_timeout,
+            "body_timeout": body_timeout,
+            "max_headers": max_headers,
+            "max_header_bytes": max_header_bytes,
+        },
+    )
