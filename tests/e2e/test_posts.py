@@ -20,6 +20,7 @@ POST_FIELDS = {
     "media",
     "reply_to_id",
     "repost_of_id",
+    "repost_of_author_id",
     "like_count",
     "reply_count",
     "repost_count",
