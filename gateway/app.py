@@ -31,6 +31,7 @@ from gateway.security_headers import SecurityHeaders
 from gateway.settings import GatewaySettings
 from gateway.templates import Matcher, compile_template
 from services.kit.redis_client import create_redis
+from services.kit.revocation import SessionRevocations
 
 
 def _json(data: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -118,7 +119,11 @@ def create_app(settings: GatewaySettings, *, routes: list[Route] | None = None) 
             max_response_bytes=settings.max_response_bytes,
         )
         redis = create_redis(settings.redis_url) if settings.redis_url else None
-        dispatcher.runtime = Runtime(backends=backends, limiter=RateLimiter(redis, settings))
+        dispatcher.runtime = Runtime(
+            backends=backends,
+            limiter=RateLimiter(redis, settings),
+            revocations=SessionRevocations(redis) if redis is not None else None,
+        )
         operations.backends, operations.redis = backends, redis
         try:
             yield

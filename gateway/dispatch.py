@@ -24,14 +24,15 @@ from gateway.auth import KeyRing, bearer_token
 from gateway.backends import Backends
 from gateway.clientip import client_ip
 from gateway.errors import GatewayError, error_response, from_rpc_error
-from gateway.ratelimit import SIGN_IN_RPC, RateLimiter
+from gateway.ratelimit import RateLimiter
 from gateway.routes import Route, Streaming
 from gateway.settings import GatewaySettings
 from gateway.templates import Matcher, PathDecodeError
 from gateway.transcode import build_request, dump_json, parse_json, parse_query, response_data
 from services.kit.context import Caller
-from services.kit.errors import InvalidArgument, KooError
-from services.kit.workload import METADATA_KEY, WorkloadIdentity
+from services.kit.errors import InvalidArgument, KooError, Unauthenticated
+from services.kit.revocation import SessionRevocations
+from services.kit.workload import CLIENT_IP_KEY, METADATA_KEY, WorkloadIdentity
 
 log = logging.getLogger("koo.gateway")
 
@@ -74,6 +75,8 @@ class Runtime:
 
     backends: Backends
     limiter: RateLimiter
+    # Signed-out sessions (None without Redis): their access tokens stop at once.
+    revocations: SessionRevocations | None = None
 
 
 class Dispatcher:
@@ -147,8 +150,15 @@ class Dispatcher:
         caller: Caller | None = None
         if not route.public:
             caller = self.keys.verify(bearer_token(request.headers.get("authorization", "")))
+            if runtime.revocations is not None and await runtime.revocations.is_revoked(caller.session_id):
+                raise Unauthenticated("this session has signed out: sign in again", reason="TOKEN_REVOKED")
         ip = client_ip(request.scope, self.networks)
-        metadata: tuple[tuple[str, str], ...] = (("x-request-id", request_id), (METADATA_KEY, self.identity.token()))
+        metadata: tuple[tuple[str, str], ...] = (
+            ("x-request-id", request_id),
+            (METADATA_KEY, self.identity.token()),
+            # The client's address, as decided above, for the services' own budgets (sign-in).
+            (CLIENT_IP_KEY, ip),
+        )
         if caller is not None:
             metadata += (("authorization", f"Bearer {caller.token}"),)
         idempotency_key = self._idempotency_key(request)
@@ -171,8 +181,7 @@ class Dispatcher:
             if raw.strip():
                 _require_json(request)
             body = parse_json(raw)
-        handle = self._sign_in_handle(route, body)
-        await runtime.limiter.check(route, ip=ip, caller=caller, handle=handle)
+        await runtime.limiter.check(route, ip=ip, caller=caller)
         message = build_request(
             route,
             path_values=variables,
@@ -189,29 +198,13 @@ class Dispatcher:
                 metadata=metadata,
                 deadline=self.settings.transfer_timeout,
             )
-        try:
-            answer = await runtime.backends.callable(route)(
-                message, timeout=self.settings.call_timeout, metadata=metadata
-            )
-        except grpc.aio.AioRpcError as err:
-            if handle is not None and err.code() == grpc.StatusCode.UNAUTHENTICATED:
-                await runtime.limiter.sign_in_failed(handle)
-            raise
-        if handle is not None:
-            await runtime.limiter.sign_in_succeeded(handle)
+        answer = await runtime.backends.callable(route)(message, timeout=self.settings.call_timeout, metadata=metadata)
         return Response(
             dump_json(response_data(route, answer)),
             status_code=route.success_status,
             media_type="application/json",
             headers=_JSON_HEADERS,
         )
-
-    @staticmethod
-    def _sign_in_handle(route: Route, body: Any) -> str | None:
-        if route.method.full_name != SIGN_IN_RPC or not isinstance(body, dict):
-            return None
-        handle = body.get("handle")
-        return handle if isinstance(handle, str) and handle else None
 
     @staticmethod
     def _idempotency_key(request: Request) -> str | None:

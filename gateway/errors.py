@@ -150,8 +150,11 @@ def _retry_after(status: status_pb2.Status) -> str | None:
 def error_response(error: GatewayError, *, request_id: str = "") -> Response:
     headers = dict(error.headers)
     code = code_of(error.status)
-    if error.http == 429 and "retry-after" not in {k.lower() for k in headers}:
-        headers["Retry-After"] = _retry_after(error.status) or "1"
+    if "retry-after" not in {k.lower() for k in headers}:
+        if error.http == 429:
+            headers["Retry-After"] = _retry_after(error.status) or "1"
+        elif error.http == 503 and (retry := _retry_after(error.status)):
+            headers["Retry-After"] = retry
     if error.http == 401:
         headers.setdefault("WWW-Authenticate", 'Bearer realm="koo"')
     if error.http >= 500 and code != grpc.StatusCode.UNIMPLEMENTED:

@@ -2,8 +2,9 @@
 
 Each request counts against its client IP's budget and against one budget for what it
 does: reads and writes per signed-in user, media uploads per user, sign-ups and sign-ins
-per IP. Failed sign-ins are also counted per handle, so that credential stuffing spread
-over many IPs still stops (a success clears the count). Budgets are settings
+per IP. Failed sign-ins per account are the user service's (services/user/signin_guard.py:
+it resolves the handle to the account as the database does, and counts before checking
+the password). Budgets are settings
 (`KOO_RATE_*`, see docs/gateway.md); over budget is a 429 with `Retry-After`.
 
 One Lua script does every check of a request atomically: INCR each counter, give a new one
@@ -15,7 +16,6 @@ the limiter must not become an outage of the API.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 from dataclasses import dataclass
@@ -61,11 +61,6 @@ for i, key in ipairs(KEYS) do
 end
 return wait
 """
-_FAIL = """
-local count = redis.call('INCR', KEYS[1])
-if count == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
-return count
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,23 +70,14 @@ class Check:
     counts: bool = True
 
 
-def _handle_key(handle: str) -> str:
-    # Handles are user input: hashed, the key stays short whatever was sent.
-    digest = hashlib.sha256(handle.strip().lower().encode("utf-8", "replace")).hexdigest()[:32]
-    return f"{_PREFIX}login-failures:{digest}"
-
-
 class RateLimiter:
     def __init__(self, redis: Redis | None, settings: GatewaySettings) -> None:
         self.enabled = settings.rate_limits_enabled and redis is not None
         self._redis = redis
-        self._rates = {
-            name: settings.rate(name) for name in ("ip", "read", "write", "media", "signup", "login", "login_failures")
-        }
+        self._rates = {name: settings.rate(name) for name in ("ip", "read", "write", "media", "signup", "login")}
         self._check = redis.register_script(_CHECK) if redis is not None else None
-        self._fail = redis.register_script(_FAIL) if redis is not None else None
 
-    def checks_for(self, route: Route, *, ip: str, caller: Caller | None, handle: str | None) -> list[Check]:
+    def checks_for(self, route: Route, *, ip: str, caller: Caller | None) -> list[Check]:
         rates = self._rates
         checks = [Check(f"{_PREFIX}ip:{ip}", rates["ip"])]
         rpc = route.method.full_name
@@ -99,8 +85,6 @@ class RateLimiter:
             checks.append(Check(f"{_PREFIX}signup:{ip}", rates["signup"]))
         elif rpc in (SIGN_IN_RPC, REFRESH_RPC):
             checks.append(Check(f"{_PREFIX}login:{ip}", rates["login"]))
-            if rpc == SIGN_IN_RPC and handle:
-                checks.append(Check(_handle_key(handle), rates["login_failures"], counts=False))
         elif caller is not None:
             if route.streaming is Streaming.UPLOAD:
                 kind = "media"
@@ -111,11 +95,11 @@ class RateLimiter:
             checks.append(Check(f"{_PREFIX}{kind}:{caller.user_id}", rates[kind]))
         return [c for c in checks if c.rate.enabled]
 
-    async def check(self, route: Route, *, ip: str, caller: Caller | None, handle: str | None = None) -> None:
+    async def check(self, route: Route, *, ip: str, caller: Caller | None) -> None:
         """Count the request; GatewayError(429) with Retry-After when over a budget."""
         if not self.enabled or self._check is None:
             return
-        checks = self.checks_for(route, ip=ip, caller=caller, handle=handle)
+        checks = self.checks_for(route, ip=ip, caller=caller)
         if not checks:
             return
         args: list[str | int] = []
@@ -134,20 +118,3 @@ class RateLimiter:
                 reason="RATE_LIMITED",
                 headers={"Retry-After": str(retry_after)},
             )
-
-    async def sign_in_failed(self, handle: str) -> None:
-        rate = self._rates["login_failures"]
-        if not self.enabled or self._fail is None or not rate.enabled or not handle:
-            return
-        try:
-            await self._fail(keys=[_handle_key(handle)], args=[rate.window * 1000])
-        except RedisError as exc:
-            log.warning("could not count a failed sign-in: %s", exc)
-
-    async def sign_in_succeeded(self, handle: str) -> None:
-        if not self.enabled or self._redis is None or not handle:
-            return
-        try:
-            await self._redis.delete(_handle_key(handle))
-        except RedisError as exc:
-            log.warning("could not clear failed sign-ins: %s", exc)

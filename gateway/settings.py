@@ -3,43 +3,13 @@
 from __future__ import annotations
 
 import ipaddress
-import re
-from dataclasses import dataclass
 
 from pydantic import field_validator
 
+from services.kit.rates import Rate, parse_rate
 from services.kit.settings import KitSettings
 
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-_RATE = re.compile(
-    r"^\s*(?P<limit>\d+)\s*/\s*(?P<count>\d*)\s*(?P<unit>s|sec|second|seconds|m|min|minute|minutes"
-    r"|h|hour|hours|d|day|days)\s*\Z"
-)
-
-
-@dataclass(frozen=True, slots=True)
-class Rate:
-    """A budget: at most `limit` requests per `window` seconds (limit 0: no limit)."""
-
-    limit: int
-    window: int
-
-    @property
-    def enabled(self) -> bool:
-        return self.limit > 0
-
-
-def parse_rate(text: str) -> Rate:
-    """`600/minute`, `10/15m`, `20/hour`, `5/30s`; `off` (or `0`) disables the budget."""
-    if text.strip().lower() in ("off", "0", "none", ""):
-        return Rate(0, 1)
-    found = _RATE.match(text.lower())
-    if found is None:
-        raise ValueError(f"{text!r} is not a rate such as 600/minute, 10/15m or off")
-    count = int(found["count"] or 1)
-    if count == 0:
-        raise ValueError(f"{text!r}: the window must be longer than zero")
-    return Rate(int(found["limit"]), count * _UNITS[found["unit"][0]])
+__all__ = ["GatewaySettings", "Rate", "parse_rate"]
 
 
 def _csv(text: str) -> list[str]:
@@ -72,7 +42,6 @@ class GatewaySettings(KitSettings):
     rate_media: str = "60/hour"  # uploads, per signed-in user
     rate_signup: str = "20/hour"  # sign-ups, per client IP
     rate_login: str = "60/minute"  # sign-ins and refreshes, per client IP
-    rate_login_failures: str = "10/15m"  # failed sign-ins, per handle (credential stuffing)
     # The HTTP server's own limits (gateway/http_server.py): seconds for the request head
     # to arrive, seconds a body may stall, headers per request and their total size, and
     # open connections (beyond it: 503).
@@ -84,9 +53,7 @@ class GatewaySettings(KitSettings):
     # Readiness: how long each health check may take, seconds.
     ready_timeout: float = 1.0
 
-    @field_validator(
-        "rate_ip", "rate_read", "rate_write", "rate_media", "rate_signup", "rate_login", "rate_login_failures"
-    )
+    @field_validator("rate_ip", "rate_read", "rate_write", "rate_media", "rate_signup", "rate_login")
     @classmethod
     def _valid_rate(cls, value: str) -> str:
         parse_rate(value)

@@ -48,7 +48,7 @@ def _serving(proc: Process) -> bool:
         import urllib.request
 
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{proc.port}/healthz", timeout=1) as resp:
+            with urllib.request.urlopen(f"http://127.0.0.1:{proc.port}/healthz", timeout=1) as resp:  # nosec B310
                 return bool(resp.status == 200)
         except OSError:
             return False

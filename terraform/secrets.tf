@@ -7,6 +7,7 @@
 #   koo/opensearch          username, password (generated here), endpoint
 #   koo/jwt-signing         private_pem: the user service's token signing key   } values put by
 #   koo/jwt-public          jwks_json: the public keys (JWKS) every service uses } an operator,
+#   koo/service-key         key: the secret behind service tokens (every pod)    }
 #   koo/opensearch-logs     endpoint, username, password (generated in observability.tf)
 #                                                                                 } never in code
 #                                                                                 (docs/deploy.md)
@@ -73,6 +74,7 @@ resource "aws_secretsmanager_secret" "operator" {
   for_each = {
     "jwt-signing" = "PEM private key the user service signs access tokens with (property private_pem)"
     "jwt-public"  = "JWKS with the public keys of every valid kid (property jwks_json)"
+    "service-key" = "Random key of 32+ bytes behind the service tokens between Koo workloads (property key)"
   }
 
   name                    = "${var.project}/${each.key}"

@@ -35,7 +35,7 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_identity(data_dir: Path) -> WorkloadIdentity:
+def identity_for_tests(data_dir: Path) -> WorkloadIdentity:
     """The identity tests call internal RPCs with (the run's dev service key)."""
     return WorkloadIdentity(load_service_key(key_file=None, data_dir=data_dir, production=False), name="tests")
 
@@ -92,7 +92,7 @@ def base_settings(*, database_url: str, redis_url: str, data_dir: Path, ports: d
 async def start_stack(
     *, database_url: str, redis_url: str, data_dir: Path, overrides: dict[str, dict[str, Any]] | None = None
 ) -> Stack:
-    stack = Stack(ports={name: free_port() for name in SERVICES}, identity=test_identity(data_dir))
+    stack = Stack(ports={name: free_port() for name in SERVICES}, identity=identity_for_tests(data_dir))
     common = base_settings(database_url=database_url, redis_url=redis_url, data_dir=data_dir, ports=stack.ports)
     workers = [p for p in PROCESSES if p.name in WORKERS and p.available()]
     for name in (*SERVICES, *(w.name for w in workers)):

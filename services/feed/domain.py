@@ -259,4 +259,5 @@ def _follow_allows(graph: Graph, ref: Ref) -> bool:
 def _visible(post: post_pb.Post, graph: Graph, wanted: frozenset[str], original_author: int | None) -> bool:
     if wanted and post.language not in wanted:
         return False
-    return graph.wants(post.author.id, post.language) and not graph.hides_original(original_author)
+    original = original_author or post.repost_of_author_id  # the post record names it too
+    return graph.wants(post.author.id, post.language) and not graph.hides_original(original)

@@ -6,10 +6,11 @@ Domain code raises these; the server's error interceptor maps them to gRPC statu
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
 ERROR_DOMAIN = "koo.app"
@@ -100,12 +101,37 @@ class FailedPrecondition(KooError):
     default_reason = "FAILED_PRECONDITION"
 
 
-class ResourceExhausted(KooError):
+class _Retryable(KooError):
+    """An error worth retrying later; `retry_after` seconds become a RetryInfo detail (and
+    the gateway's Retry-After header)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, reason=reason, metadata=metadata)
+        self.retry_after = retry_after
+
+    def _extra_details(self) -> list[any_pb2.Any]:
+        if self.retry_after is None:
+            return []
+        info = any_pb2.Any()
+        info.Pack(
+            error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=max(1, math.ceil(self.retry_after))))
+        )
+        return [info]
+
+
+class ResourceExhausted(_Retryable):
     code = grpc.StatusCode.RESOURCE_EXHAUSTED
     default_reason = "RESOURCE_EXHAUSTED"
 
 
-class Unavailable(KooError):
+class Unavailable(_Retryable):
     code = grpc.StatusCode.UNAVAILABLE
     default_reason = "UNAVAILABLE"
 

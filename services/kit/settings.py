@@ -89,7 +89,8 @@ class KitSettings(BaseSettings):
     def listen_host(self) -> str:
         if self.host:
             return self.host
-        return "0.0.0.0" if self.env == "production" else "127.0.0.1"  # nosec B104: pods listen behind the mesh
+        every_interface = "0.0.0.0"  # nosec B104
+        return every_interface if self.env == "production" else "127.0.0.1"
 
     def workload_identity(self, name: str) -> WorkloadIdentity:
         """This process's identity for calls between Koo's processes."""

@@ -28,6 +28,9 @@ from pathlib import Path
 from services.kit.errors import Unauthenticated
 
 METADATA_KEY = "x-koo-workload"
+# The end user's address as the gateway decided it; believed only on calls that carry a
+# valid service token (only Koo workloads can set it).
+CLIENT_IP_KEY = "x-koo-client-ip"
 TOKEN_TTL = 600  # seconds a service token is accepted after it was minted
 _CLOCK_SKEW = 60
 _REMINT_AFTER = TOKEN_TTL // 2

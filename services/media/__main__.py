@@ -11,6 +11,7 @@ from services.kit.events import StreamConsumer, run_relay
 from services.kit.server import Register, Resources, run_service
 from services.kit.settings import load_settings
 from services.media import store
+from services.media.decode_budget import DecodeBudget
 from services.media.domain import MediaDomain
 from services.media.peers import MediaPeers, PostAttachments
 from services.media.servicer import MediaServicer
@@ -35,7 +36,10 @@ def make_register(settings: MediaSettings) -> Register:
             tmp_dir=settings.media_tmp_dir,
             ffprobe=settings.ffprobe_path,
             probe_timeout=settings.probe_timeout,
-            block_set=MediaPeers(res.channels).block_set,
+            block_set=MediaPeers(res.channels, res.redis).block_set,
+            decode_budget=DecodeBudget(
+                capacity_bytes=settings.image_decode_budget_mb * 2**20, wait=settings.image_decode_wait
+            ),
         )
         media_service_pb2_grpc.add_MediaServiceServicer_to_server(MediaServicer(domain), server)
         res.spawn(run_relay(res.engine, res.redis, schema=store.SCHEMA), name="media-outbox-relay")

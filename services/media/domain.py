@@ -18,6 +18,7 @@ from services.kit.errors import FailedPrecondition, InvalidArgument, NotFound
 from services.kit.events import add_event
 from services.kit.ids import Snowflake
 from services.media import av, images, store
+from services.media.decode_budget import DecodeBudget, decode_cost
 from services.media.guard import UploadGuard
 from services.media.limits import (
     AUDIO_MAX_BYTES,
@@ -100,8 +101,10 @@ class MediaDomain:
         ffprobe: str = "ffprobe",
         probe_timeout: float = 30.0,
         block_set: Callable[[int], Awaitable[frozenset[int]]] | None = None,
+        decode_budget: DecodeBudget | None = None,
     ) -> None:
         self.engine = engine
+        self.decode_budget = decode_budget or DecodeBudget(capacity_bytes=1024 * 2**20, wait=10.0)
         self.block_set = block_set
         self.ids = ids
         self.storage = storage
@@ -142,7 +145,10 @@ class MediaDomain:
             self._discard(work)
 
     async def _store_image(self, owner_id: int, request_id: str | None, received: Received, work: Path) -> MediaRow:
-        clean = await asyncio.to_thread(images.clean_image, received.path, received.sniffed, work)
+        width, height, frames = await asyncio.to_thread(images.image_size, received.path, received.sniffed)
+        # Animations are decoded a frame at a time but kept whole: count every frame.
+        async with self.decode_budget.reserve(decode_cost(width, height, frames)):
+            clean = await asyncio.to_thread(images.clean_image, received.path, received.sniffed, work)
         media_id = self.ids.next_id()
         key = f"{media_id}/original.{received.sniffed.ext}"
         thumb_key = f"{media_id}/thumbnail.jpg"

@@ -38,6 +38,24 @@ class CleanImage:
     thumbnail_path: Path
 
 
+def image_size(src: Path, sniffed: Sniffed) -> tuple[int, int, int]:
+    """(width, height, frames) from the header alone (nothing decoded), for the budget."""
+    fmt = _PILLOW_FORMATS[sniffed.content_type]
+    try:
+        with Image.open(src, formats=[fmt]) as img:
+            width, height = img.size
+            if width * height > IMAGE_MAX_PIXELS:
+                raise Rejected(
+                    f"images must be at most {IMAGE_MAX_PIXELS // 1_000_000} megapixels", reason="MEDIA_TOO_LARGE"
+                )
+            frames = getattr(img, "n_frames", 1) if fmt in ("GIF", "WEBP") else 1
+            return width, height, int(frames)
+    except Rejected:
+        raise
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise unsupported_type(f"not a readable {fmt} image") from exc
+
+
 def clean_image(src: Path, sniffed: Sniffed, out_dir: Path) -> CleanImage:
     """Re-encode `src` without metadata (orientation applied) and make a JPEG thumbnail."""
     fmt = _PILLOW_FORMATS[sniffed.content_type]

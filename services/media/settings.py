@@ -32,6 +32,10 @@ class MediaSettings(KitSettings):
     ffprobe_path: str = "ffprobe"
     # Seconds ffprobe may take on an upload, and ffmpeg on one transcode.
     probe_timeout: float = 30.0
+    # Decoded image pixels one media process may hold at once (MB), and seconds an upload
+    # waits for room before 503 + Retry-After (services/media/decode_budget.py).
+    image_decode_budget_mb: int = 1024
+    image_decode_wait: float = 10.0
     transcode_timeout: float = 300.0
     # How many transcodes one media-worker process runs at once.
     media_worker_concurrency: int = 1

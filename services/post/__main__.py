@@ -29,7 +29,10 @@ def make_register(settings: PostSettings) -> Register:
         assert res.engine is not None, "the post service needs PostgreSQL"
         cache = ReadCache(res.redis) if res.redis is not None else None
         domain = PostDomain(
-            res.engine, ids=res.ids, peers=Peers(res.channels, cache), changes=CacheWriter(cache) if cache else None
+            res.engine,
+            ids=res.ids,
+            peers=Peers(res.channels, cache, redis=res.redis),
+            changes=CacheWriter(cache) if cache else None,
         )
         add_strict_servicer(
             server,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -199,6 +199,9 @@ class PostDomain:
         if earlier is not None:
             return await self._earlier(earlier)
         assert row is not None
+        if row.repost_of_id and parent is not None:
+            # The insert does not look the original up: its author is the parent's.
+            row = replace(row, repost_of_author_id=parent.author_id)
         view = PostView(row=row, author=author, media=media)
         await self.changes.created(view)
         return view

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import grpc
+from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from koo.events.v1 import events_pb2 as events_pb
@@ -19,6 +20,7 @@ from koo.media.v1 import media_service_pb2 as media_pb
 from koo.media.v1 import media_service_pb2_grpc as media_grpc
 from koo.user.v1 import user_service_pb2 as user_pb
 from koo.user.v1 import user_service_pb2_grpc as user_grpc
+from services.kit.blocks import BlockSets
 from services.kit.channels import Channels
 from services.kit.errors import FailedPrecondition, InvalidArgument, Unavailable
 from services.kit.readcache import ReadCache
@@ -57,10 +59,11 @@ class MediaUnavailable(Exception):
 class Peers:
     """User and media service calls, each with the channel's deadline."""
 
-    def __init__(self, channels: Channels, cache: ReadCache | None = None) -> None:
+    def __init__(self, channels: Channels, cache: ReadCache | None = None, *, redis: Redis | None = None) -> None:
         self._users = user_grpc.UserServiceStub(channels.get("user"))
         self._media = media_grpc.MediaServiceStub(channels.get("media"))
         self._cache = cache
+        self._block_sets = BlockSets(redis, self._fetch_block_set)
 
     async def _cached_profiles(self, user_ids: list[int]) -> dict[int, Author]:
         if self._cache is None:
@@ -112,7 +115,10 @@ class Peers:
         return [by_lower[h.lower()] for h in asked if h.lower() in by_lower]
 
     async def block_set(self, user_id: int) -> frozenset[int]:
-        """Users `user_id` blocked or is blocked by (the block rule's input)."""
+        """Users `user_id` blocked or is blocked by (the block rule's input), cached in Redis."""
+        return await self._block_sets.get(user_id)
+
+    async def _fetch_block_set(self, user_id: int) -> frozenset[int]:
         with upstream_errors("user"):
             graph = await self._users.GetSocialGraph(user_pb.GetSocialGraphRequest(user_id=user_id, blocks_only=True))
         return frozenset(graph.blocked_user_ids)

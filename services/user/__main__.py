@@ -10,14 +10,19 @@ from argon2.profiles import RFC_9106_LOW_MEMORY
 
 from koo.user.v1 import user_service_pb2, user_service_pb2_grpc
 from services.kit.auth import TokenSigner, ensure_dev_keys
+from services.kit.blocks import BlockSets
 from services.kit.events import Event, StreamConsumer, run_relay
+from services.kit.rates import parse_rate
+from services.kit.revocation import SessionRevocations
 from services.kit.server import Register, Resources, run_service
 from services.kit.settings import load_settings
 from services.user import store
 from services.user.counters import apply_post_events
 from services.user.domain import UserDomain
+from services.user.hashing import HashGate
 from services.user.servicer import UserServicer
 from services.user.settings import UserSettings
+from services.user.signin_guard import SignInGuard
 
 SERVICE_NAME = user_service_pb2.DESCRIPTOR.services_by_name["UserService"].full_name
 
@@ -52,6 +57,15 @@ def make_register(settings: UserSettings) -> Register:
             hasher=build_hasher(settings),
             access_ttl=settings.access_token_ttl,
             refresh_ttl=settings.refresh_token_ttl,
+            gate=HashGate(concurrency=settings.hash_concurrency, queue=settings.hash_queue, wait=settings.hash_wait),
+            guard=SignInGuard(
+                res.redis,
+                per_ip=parse_rate(settings.rate_login_failures),
+                per_account=parse_rate(settings.rate_login_failures_account),
+            ),
+            revocations=SessionRevocations(res.redis),
+            refresh_grace=settings.refresh_reuse_grace,
+            block_sets=BlockSets(res.redis, None),
         )
         user_service_pb2_grpc.add_UserServiceServicer_to_server(UserServicer(domain), server)
         engine, redis = res.engine, res.redis

@@ -2,41 +2,47 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import regex
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from koo.events.v1 import events_pb2 as events_pb
 from services.kit.auth import TokenSigner
+from services.kit.blocks import BlockSets
 from services.kit.errors import AlreadyExists, InvalidArgument, NotFound, PermissionDenied, Unauthenticated
 from services.kit.events import add_event
 from services.kit.ids import Snowflake
 from services.kit.paging import decode_token, encode_token
+from services.kit.revocation import SessionRevocations
 from services.kit.text import LANGUAGES, TextError, clean_text
 from services.user import store
+from services.user.handles import HANDLE_RE, is_reserved, skeleton
+from services.user.hashing import HashGate
+from services.user.passwords import password_problem
+from services.user.signin_guard import SignInGuard
 from services.user.store import UserRow
 
-# \Z, not $: `$` also matches before a final newline (`"alice\n"` would pass).
-HANDLE_RE = regex.compile(r"^[A-Za-z0-9_]{3,30}\Z")
-MIN_PASSWORD = 8
-MAX_PASSWORD = 256
 MAX_DISPLAY_NAME = 50
 MAX_BIO = 160
 MAX_BATCH = 500
 _BAD_CREDENTIALS = "the handle or password is wrong"
 
 
+# Marks that imitate the verified badge, which only Koo grants.
+_BADGE_LOOKALIKES = frozenset("\u2713\u2714\u2705\u2611\U0001f5f8\U0001f5f9\u2611\u221a\U0001f197")
+
+
 def check_handle(handle: str) -> str:
     if not HANDLE_RE.match(handle):
         raise InvalidArgument("handle", message="handle must be 3-30 characters of a-z, 0-9 and _")
+    if is_reserved(handle):
+        raise InvalidArgument("handle", message=f"the handle {handle!r} is reserved")
     return handle
 
 
@@ -52,9 +58,14 @@ def check_languages(languages: list[str], field: str = "languages") -> list[str]
 
 def check_display_name(value: str) -> str:
     try:
-        return clean_text(value, max_graphemes=MAX_DISPLAY_NAME)
+        name = clean_text(value, max_graphemes=MAX_DISPLAY_NAME)
     except TextError as exc:
         raise InvalidArgument("display_name", message=f"display_name {exc}") from None
+    if any(ch in _BADGE_LOOKALIKES for ch in name):
+        raise InvalidArgument(
+            "display_name", message="display_name must not hold a check mark (it imitates the verified badge)"
+        )
+    return name
 
 
 def check_bio(value: str) -> str:
@@ -88,8 +99,21 @@ class UserDomain:
         hasher: PasswordHasher,
         access_ttl: int,
         refresh_ttl: int,
+        gate: HashGate | None = None,
+        guard: SignInGuard | None = None,
+        revocations: SessionRevocations | None = None,
+        refresh_grace: float = 30.0,
+        block_sets: BlockSets | None = None,
     ) -> None:
         self.engine = engine
+        self.gate = gate or HashGate(concurrency=2, queue=16, wait=2.0)
+        self.guard = guard
+        self.revocations = revocations
+        # Other services' cached block sets, dropped when a block changes (kit/blocks.py).
+        self.block_sets = block_sets or BlockSets(None, None)
+        # A rotated refresh token presented again this soon is a client's retry (two tabs,
+        # a network retry), not a stolen copy: it gets a sibling session in the same family.
+        self.refresh_grace = timedelta(seconds=refresh_grace)
         self.ids = ids
         self.signer = signer
         self.hasher = hasher
@@ -111,37 +135,44 @@ class UserDomain:
                 check()
             except InvalidArgument as exc:
                 violations.update(exc.violations)
-        if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-            violations["password"] = f"password must be {MIN_PASSWORD}-{MAX_PASSWORD} characters"
+        problem = password_problem(password, handle=handle)
+        if problem:
+            violations["password"] = problem
         if violations:
             raise InvalidArgument(violations)
-        password_hash = await asyncio.to_thread(self.hasher.hash, password)
+        password_hash = await self.gate.run(self.hasher.hash, password)
         async with self.engine.begin() as db:
             user = await store.insert_user(
                 db,
                 user_id=self.ids.next_id(),
                 handle=handle,
+                handle_skeleton=skeleton(handle),
                 display_name=check_display_name(display_name),
                 languages=check_languages(languages),
                 password_hash=password_hash,
             )
             if user is None:
-                raise AlreadyExists(f"the handle {handle!r} is taken", reason="HANDLE_TAKEN")
+                raise AlreadyExists(f"the handle {handle!r} is taken, or looks like one that is", reason="HANDLE_TAKEN")
             await add_event(db, schema=store.SCHEMA, event=events_pb.UserCreated(user=_profile(user)))
         return user
 
-    async def login(self, *, handle: str, password: str) -> Session:
+    async def login(self, *, handle: str, password: str, client_ip: str = "") -> Session:
         async with self.engine.connect() as db:
             found = await store.credentials_by_handle(db, handle=handle)
         if found is None:
-            await asyncio.to_thread(_verify, self.hasher, self._dummy_hash, password)
+            await self.gate.run(_verify, self.hasher, self._dummy_hash, password)
             raise Unauthenticated(_BAD_CREDENTIALS, reason="BAD_CREDENTIALS")
         user, password_hash = found
-        if not await asyncio.to_thread(_verify, self.hasher, password_hash, password):
+        # Counted before the check (atomically), keyed by the account the database found.
+        if self.guard is not None:
+            await self.guard.attempt(user.id, client_ip or "unknown")
+        if not await self.gate.run(_verify, self.hasher, password_hash, password):
             raise Unauthenticated(_BAD_CREDENTIALS, reason="BAD_CREDENTIALS")
+        if self.guard is not None:
+            await self.guard.succeeded(user.id, client_ip or "unknown")
         async with self.engine.begin() as db:
             if self.hasher.check_needs_rehash(password_hash):
-                new_hash = await asyncio.to_thread(self.hasher.hash, password)
+                new_hash = await self.gate.run(self.hasher.hash, password)
                 await store.update_password_hash(db, user_id=user.id, password_hash=new_hash)
             return await self._issue(db, user=user, family_id=uuid.uuid4().hex)
 
@@ -153,22 +184,31 @@ class UserDomain:
             row = await store.refresh_token_for_update(db, token_hash=token_hash)
             if row is None or row.revoked_at is not None or row.expires_at <= datetime.now(UTC):
                 raise Unauthenticated("the refresh token is not valid", reason="REFRESH_TOKEN_INVALID")
-            if row.rotated_at is not None:
+            if row.rotated_at is not None and datetime.now(UTC) - row.rotated_at >= self.refresh_grace:
                 # Reuse of a rotated token: someone holds a copy. End the whole sign-in.
                 await store.revoke_family(db, family_id=row.family_id)
                 reused = True
             else:
+                # First use, or a retry within the grace window (then a sibling session).
                 reused = False
-                await store.mark_rotated(db, token_hash=token_hash)
+                if row.rotated_at is None:
+                    await store.mark_rotated(db, token_hash=token_hash)
                 users = await store.users_by_ids(db, user_ids=[row.user_id])
                 session = await self._issue(db, user=users[row.user_id], family_id=row.family_id)
         if reused:
+            await self._revoke_access(row.family_id)
             raise Unauthenticated("the refresh token was already used", reason="REFRESH_TOKEN_REUSED")
         return session
 
     async def logout(self, *, session_id: str) -> None:
         async with self.engine.begin() as db:
             await store.revoke_family(db, family_id=session_id)
+        await self._revoke_access(session_id)
+
+    async def _revoke_access(self, session_id: str) -> None:
+        """Access tokens of the session stop working now, not when they expire."""
+        if self.revocations is not None:
+            await self.revocations.revoke(session_id, seconds=self.access_ttl + 60)
 
     async def _issue(self, db: object, *, user: UserRow, family_id: str) -> Session:
         refresh_token = secrets.token_urlsafe(32)
@@ -276,12 +316,14 @@ class UserDomain:
                     await add_event(db, schema=store.SCHEMA, event=events_pb.FollowDeleted(follow=ended))
             block = events_pb.Block(blocker_id=blocker_id, blocked_id=blocked_id)
             await add_event(db, schema=store.SCHEMA, event=events_pb.BlockCreated(block=block))
+        await self.block_sets.forget(blocker_id, blocked_id)
 
     async def unblock(self, *, blocker_id: int, blocked_id: int) -> None:
         async with self.engine.begin() as db:
             if await store.delete_block(db, blocker_id=blocker_id, blocked_id=blocked_id):
                 block = events_pb.Block(blocker_id=blocker_id, blocked_id=blocked_id)
                 await add_event(db, schema=store.SCHEMA, event=events_pb.BlockDeleted(block=block))
+        await self.block_sets.forget(blocker_id, blocked_id)
 
     async def mute(self, *, muter_id: int, muted_id: int, on: bool) -> None:
         if muter_id == muted_id:

@@ -10,6 +10,7 @@ from koo.user.v1 import user_service_pb2_grpc as pb_grpc
 from services.kit.context import current_caller, require_caller
 from services.kit.errors import InvalidArgument
 from services.kit.paging import page_size
+from services.kit.workload import CLIENT_IP_KEY
 from services.user.domain import Session, UserDomain
 from services.user.store import UserRow
 
@@ -79,7 +80,10 @@ class UserServicer(pb_grpc.UserServiceServicer):
         violations = {f: f"{f} is required" for f in ("handle", "password") if not getattr(request, f)}
         if violations:
             raise InvalidArgument(violations)
-        session = await self.domain.login(handle=request.handle, password=request.password)
+        metadata = {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
+        session = await self.domain.login(
+            handle=request.handle, password=request.password, client_ip=metadata.get(CLIENT_IP_KEY, "")
+        )
         return pb.CreateSessionResponse(**self._session_fields(session))  # type: ignore[arg-type]
 
     async def RefreshSession(

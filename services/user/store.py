@@ -51,19 +51,27 @@ async def insert_user(
     *,
     user_id: int,
     handle: str,
+    handle_skeleton: str,
     display_name: str,
     languages: list[str],
     password_hash: str,
 ) -> UserRow | None:
-    """The new user, or None when the handle (any case) is taken."""
+    """The new user, or None when the handle (any case) or a lookalike of it is taken."""
     row = (
         await db.execute(
             text(
-                f"INSERT INTO {SCHEMA}.users (id, handle, handle_lower, display_name, languages, password_hash) "
-                "VALUES (:id, :h, lower(:h), :dn, :langs, :ph) ON CONFLICT (handle_lower) DO NOTHING "
+                f"INSERT INTO {SCHEMA}.users (id, handle, handle_lower, handle_skeleton, display_name, languages, "
+                "password_hash) VALUES (:id, :h, lower(:h), :skel, :dn, :langs, :ph) ON CONFLICT DO NOTHING "
                 f"RETURNING {_USER_COLUMNS}"
             ),
-            {"id": user_id, "h": handle, "dn": display_name, "langs": languages, "ph": password_hash},
+            {
+                "id": user_id,
+                "h": handle,
+                "skel": handle_skeleton,
+                "dn": display_name,
+                "langs": languages,
+                "ph": password_hash,
+            },
         )
     ).first()
     return _user(row) if row else None

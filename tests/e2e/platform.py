@@ -48,6 +48,8 @@ TEST_ENV: dict[str, str] = {
     "KOO_RATE_MEDIA": "100000/hour",
     "KOO_RATE_READ": "300/minute",
     "KOO_RATE_LOGIN_FAILURES": "3/10m",
+    # Reuse of a rotated refresh token is theft at once here (the grace has its own test).
+    "KOO_REFRESH_REUSE_GRACE": "0",
     "KOO_MAX_BODY_BYTES": str(64 * 1024),
     "KOO_MAX_UPLOAD_BYTES": str(2 * 1024 * 1024),
     "KOO_CORS_ORIGINS": "https://app.koo.example",

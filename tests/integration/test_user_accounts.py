@@ -5,9 +5,12 @@ from __future__ import annotations
 import grpc
 import pytest
 from google.protobuf.field_mask_pb2 import FieldMask
+from sqlalchemy import text
 
 from koo.user.v1 import user_service_pb2 as pb
 from koo.user.v1 import user_service_pb2_grpc as pb_grpc
+from services.kit.db import create_engine
+from services.user.domain import _hash_token
 from tests.clients import PASSWORD, error_reason, field_violations, new_account, unique_handle
 from tests.harness import Stack
 
@@ -83,11 +86,27 @@ async def test_login_is_case_insensitive_and_token_identifies_the_user(stack: St
     assert me is not None
 
 
-async def test_refresh_rotates_and_reuse_revokes_the_family(stack: Stack) -> None:
+async def rotated_long_ago(database_url: str, refresh_token: str) -> None:
+    """Move a token's rotation out of the retry grace window (services/user/domain.py)."""
+    engine = create_engine(database_url)
+    try:
+        async with engine.begin() as db:
+            await db.execute(
+                text(
+                    "UPDATE koo_user.refresh_tokens SET rotated_at = rotated_at - interval '1 hour' WHERE token_hash = :h"
+                ),
+                {"h": _hash_token(refresh_token)},
+            )
+    finally:
+        await engine.dispose()
+
+
+async def test_refresh_rotates_and_reuse_revokes_the_family(stack: Stack, database_url: str) -> None:
     account = await new_account(stack.channel("user"))
     first = await stub(stack).RefreshSession(pb.RefreshSessionRequest(refresh_token=account.refresh_token))
     assert first.refresh_token != account.refresh_token
-    # The old token again: reuse is detected...
+    await rotated_long_ago(database_url, account.refresh_token)
+    # The old token again, after the retry grace: reuse is detected...
     with pytest.raises(grpc.aio.AioRpcError) as info:
         await stub(stack).RefreshSession(pb.RefreshSessionRequest(refresh_token=account.refresh_token))
     assert info.value.code() == grpc.StatusCode.UNAUTHENTICATED

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -81,4 +83,6 @@ def test_development_binds_loopback_and_production_needs_a_service_key() -> None
     assert KitSettings(env="development").listen_host() == "127.0.0.1"
     assert KitSettings(env="test").listen_host() == "127.0.0.1"
     with pytest.raises(ValueError, match="KOO_SERVICE_KEY_FILE"):
-        KitSettings(env="production", database_url="postgresql://x", redis_url="redis://x", jwt_public_keys_file="/x")
+        KitSettings(
+            env="production", database_url="postgresql://x", redis_url="redis://x", jwt_public_keys_file=Path("/x")
+        )
