@@ -86,8 +86,9 @@ def prepare_data(
     return prefix, name, len(sample)
 
 
-def start_baseline(port: int, user_addr: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "KOO_USER_ADDR": user_addr, "PYTHONPATH": str(REPO_ROOT)}
+def start_baseline(port: int, user_addr: str, data_dir: Path) -> subprocess.Popen[bytes]:
+    # The platform's data folder: the baseline calls the user service with its service key.
+    env = {**os.environ, "KOO_USER_ADDR": user_addr, "KOO_DATA_DIR": str(data_dir), "PYTHONPATH": str(REPO_ROOT)}
     return subprocess.Popen(
         [
             sys.executable,
@@ -276,7 +277,7 @@ def bench(
         base_url = ""
         if baseline:
             port = baseline_port or _free_port()
-            baseline_proc = start_baseline(port, runtime.settings.user_addr)
+            baseline_proc = start_baseline(port, runtime.settings.user_addr, runtime.settings.data_dir)
             base_url = f"http://127.0.0.1:{port}"
         try:
             if baseline_proc is not None:
