@@ -21,7 +21,7 @@ import jwt
 
 from services.kit.auth import TokenVerifier, ensure_dev_keys
 from services.kit.context import Caller
-from services.kit.errors import Unauthenticated
+from services.kit.errors import ErrorReason, Unauthenticated
 
 log = logging.getLogger("koo.gateway")
 
@@ -98,9 +98,13 @@ class KeyRing:
 def bearer_token(header: str) -> str:
     """The token of an `Authorization: Bearer <token>` header, or UNAUTHENTICATED."""
     if not header:
-        raise Unauthenticated("sign in first: send Authorization: Bearer <access_token>", reason="SIGN_IN_REQUIRED")
+        raise Unauthenticated(
+            "sign in first: send Authorization: Bearer <access_token>", reason=ErrorReason.SIGN_IN_REQUIRED
+        )
     scheme, _, token = header.strip().partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:
-        raise Unauthenticated("the Authorization header must be `Bearer <access_token>`", reason="TOKEN_INVALID")
+        raise Unauthenticated(
+            "the Authorization header must be `Bearer <access_token>`", reason=ErrorReason.TOKEN_INVALID
+        )
     return token

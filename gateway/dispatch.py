@@ -30,7 +30,7 @@ from gateway.settings import GatewaySettings
 from gateway.templates import Matcher, PathDecodeError
 from gateway.transcode import build_request, dump_json, parse_json, parse_query, response_data
 from services.kit.context import Caller
-from services.kit.errors import InvalidArgument, KooError, Unauthenticated
+from services.kit.errors import InvalidArgument, KooError, Unauthenticated, ErrorReason
 from services.kit.revocation import SessionRevocations
 from services.kit.workload import CLIENT_IP_KEY, METADATA_KEY, WorkloadIdentity
 
@@ -53,7 +53,7 @@ def _require_json(request: Request) -> None:
         raise GatewayError.simple(
             grpc.StatusCode.INVALID_ARGUMENT,
             f"send the body as Content-Type: application/json (not {media_type or 'none'!r})",
-            reason="UNSUPPORTED_MEDIA_TYPE",
+            reason=ErrorReason.UNSUPPORTED_MEDIA_TYPE,
             http=415,
         )
 
@@ -111,7 +111,7 @@ class Dispatcher:
         except Exception:
             log.exception("gateway failure", extra={"request_id": request_id, "path": request.url.path})
             response = error_response(
-                GatewayError.simple(grpc.StatusCode.INTERNAL, "internal error", reason="INTERNAL"),
+                GatewayError.simple(grpc.StatusCode.INTERNAL, "internal error", reason=ErrorReason.INTERNAL),
                 request_id=request_id,
             )
         response.headers["X-Request-Id"] = request_id
@@ -131,12 +131,12 @@ class Dispatcher:
                 raise GatewayError.simple(
                     grpc.StatusCode.UNIMPLEMENTED,
                     f"{method} is not allowed here; use {', '.join(allowed)}",
-                    reason="METHOD_NOT_ALLOWED",
+                    reason=ErrorReason.METHOD_NOT_ALLOWED,
                     http=405,
                     headers={"Allow": ", ".join(allowed)},
                 )
             raise GatewayError.simple(
-                grpc.StatusCode.NOT_FOUND, f"no such path: {request.url.path}", reason="PATH_NOT_FOUND"
+                grpc.StatusCode.NOT_FOUND, f"no such path: {request.url.path}", reason=ErrorReason.PATH_NOT_FOUND
             )
         target = found.target
         if isinstance(target, Operational):
@@ -145,13 +145,13 @@ class Dispatcher:
 
     async def _call(self, request: Request, route: Route, variables: dict[str, str], request_id: str) -> Response:
         if self.runtime is None:
-            raise GatewayError.simple(grpc.StatusCode.UNAVAILABLE, "the gateway is starting", reason="STARTING")
+            raise GatewayError.simple(grpc.StatusCode.UNAVAILABLE, "the gateway is starting", reason=ErrorReason.STARTING)
         runtime = self.runtime
         caller: Caller | None = None
         if not route.public:
             caller = self.keys.verify(bearer_token(request.headers.get("authorization", "")))
             if runtime.revocations is not None and await runtime.revocations.is_revoked(caller.session_id):
-                raise Unauthenticated("this session has signed out: sign in again", reason="TOKEN_REVOKED")
+                raise Unauthenticated("this session has signed out: sign in again", reason=ErrorReason.TOKEN_REVOKED)
         ip = client_ip(request.scope, self.networks)
         metadata: tuple[tuple[str, str], ...] = (
             ("x-request-id", request_id),

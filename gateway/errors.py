@@ -21,7 +21,7 @@ from google.protobuf import any_pb2, json_format
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from starlette.responses import Response
 
-from services.kit.errors import ERROR_DOMAIN, KooError
+from services.kit.errors import ERROR_DOMAIN, ErrorReason, KooError
 
 log = logging.getLogger("koo.gateway")
 
@@ -85,12 +85,12 @@ class GatewayError(Exception):
         code: grpc.StatusCode,
         message: str,
         *,
-        reason: str,
+        reason: ErrorReason.ValueType,
         http: int | None = None,
         headers: Mapping[str, str] | None = None,
     ) -> GatewayError:
         info = any_pb2.Any()
-        info.Pack(error_details_pb2.ErrorInfo(reason=reason, domain=ERROR_DOMAIN))
+        info.Pack(error_details_pb2.ErrorInfo(reason=ErrorReason.Name(reason), domain=ERROR_DOMAIN))
         status = status_pb2.Status(code=code.value[0], message=message, details=[info])
         return cls(status, http=http, headers=headers)
 

@@ -34,7 +34,7 @@ from gateway.descriptors import message_of
 from gateway.errors import GatewayError
 from gateway.routes import Route
 from gateway.transcode import dump_json, message_class, parse_query, response_data
-from services.kit.errors import InvalidArgument
+from services.kit.errors import ErrorReason, InvalidArgument
 from services.media.guard import UploadGuard
 from services.media.limits import Rejected
 
@@ -48,7 +48,7 @@ def payload_too_large(limit: int) -> GatewayError:
     return GatewayError.simple(
         grpc.StatusCode.INVALID_ARGUMENT,
         f"the body is larger than {limit} bytes",
-        reason="PAYLOAD_TOO_LARGE",
+        reason=ErrorReason.PAYLOAD_TOO_LARGE,
         http=413,
     )
 
@@ -268,7 +268,7 @@ async def download(
     call = call_factory()(message, timeout=deadline, metadata=metadata)
     first = await call.read()
     if first is grpc.aio.EOF:
-        raise GatewayError.simple(grpc.StatusCode.NOT_FOUND, "no content", reason="NOT_FOUND")
+        raise GatewayError.simple(grpc.StatusCode.NOT_FOUND, "no content", reason=ErrorReason.NOT_FOUND)
     if first.redirect_url:
         call.cancel()
         return RedirectResponse(first.redirect_url, status_code=302)

@@ -20,6 +20,7 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from gateway.descriptors import comments, enum_of, message_of, walk_messages
 from gateway.routes import Route, Streaming
 from gateway.transcode import enum_choices, is_output_only, is_required
+from services.kit.errors import ERROR_DOMAIN, ErrorReason
 
 F = FieldDescriptor
 JSON = "application/json"
@@ -129,16 +130,33 @@ def _error_schema() -> dict[str, Any]:
                     "details": {
                         "type": "array",
                         "description": "google.rpc error details (ErrorInfo, BadRequest with field "
-                        "violations, RequestInfo, ...), each tagged with its `@type` URL.",
+                        "violations, RequestInfo, ...), each tagged with its `@type` URL. Every error has "
+                        "an ErrorInfo whose `reason` tells programs what went wrong.",
                         "items": {
                             "type": "object",
                             "required": ["@type"],
-                            "properties": {"@type": {"type": "string"}},
+                            "properties": {
+                                "@type": {"type": "string"},
+                                "reason": {"$ref": "#/components/schemas/ErrorReason"},
+                                "domain": {"type": "string", "const": ERROR_DOMAIN},
+                            },
                         },
                     },
                 },
             }
         },
+    }
+
+
+def _error_reason_schema() -> dict[str, Any]:
+    """The ErrorInfo reasons (koo.errors.v1.ErrorReason), each with what it means."""
+    enum = ErrorReason.DESCRIPTOR
+    values = [value for value in enum.values if value.number != 0]
+    meanings = "\n".join(f"- `{v.name}`: {comments().get(f'{enum.full_name}.{v.name}')}" for v in values)
+    return {
+        "type": "string",
+        "enum": [value.name for value in values],
+        "description": f"{comments().get(enum.full_name)}\n\n{meanings}".strip(),
     }
 
 
@@ -385,7 +403,7 @@ def _links(paths: dict[str, Any], routes: list[Route], operation_ids: dict[int, 
 
 def openapi_document(routes: list[Route], *, version: str = "v1") -> dict[str, Any]:
     paths: dict[str, Any] = _operational_paths()
-    schemas: dict[str, Any] = {"Error": _error_schema()}
+    schemas: dict[str, Any] = {"Error": _error_schema(), "ErrorReason": _error_reason_schema()}
     used_ids: set[str] = set()
     operation_ids: dict[int, str] = {}
     tags: dict[str, str] = {}

@@ -28,6 +28,7 @@ from gateway.errors import GatewayError
 from gateway.routes import Route, Streaming
 from gateway.settings import GatewaySettings, Rate
 from services.kit.context import Caller
+from services.kit.errors import ErrorReason
 
 log = logging.getLogger("koo.gateway")
 
@@ -115,6 +116,6 @@ class RateLimiter:
             raise GatewayError.simple(
                 grpc.StatusCode.RESOURCE_EXHAUSTED,
                 f"too many requests: try again in {retry_after} s",
-                reason="RATE_LIMITED",
+                reason=ErrorReason.RATE_LIMITED,
                 headers={"Retry-After": str(retry_after)},
             )

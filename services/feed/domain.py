@@ -26,7 +26,7 @@ from services.feed.peers import FeedPeers, Graph, Ref
 from services.feed.settings import FeedSettings
 from services.feed.timeline import READY, Timelines
 from services.feed.trends import Trends
-from services.kit.errors import InvalidArgument, PermissionDenied
+from services.kit.errors import ErrorReason, InvalidArgument, PermissionDenied
 from services.kit.paging import decode_token, encode_token
 from services.kit.readcache import CacheKeys, ReadCache
 from services.kit.text import LANGUAGES
@@ -214,7 +214,7 @@ class Feed:
             )
             graph = viewer_graph
             if user_id in viewer_graph.blocked:
-                raise PermissionDenied("you cannot see this user's posts", reason="BLOCKED")
+                raise PermissionDenied("you cannot see this user's posts", reason=ErrorReason.BLOCKED)
         else:
             slices = await self.authors.below([user_id], before, size + 1)
         ids = slices[user_id].ids

@@ -20,7 +20,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from services.kit.errors import Unauthenticated
+from services.kit.errors import ErrorReason, Unauthenticated
 
 ALGORITHM = "EdDSA"
 VERIFIED_CAPACITY = 50_000  # tokens remembered per process (~10 MB at most)
@@ -72,12 +72,12 @@ class TokenVerifier:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
-            raise Unauthenticated("the access token is malformed", reason="TOKEN_INVALID") from None
+            raise Unauthenticated("the access token is malformed", reason=ErrorReason.TOKEN_INVALID) from None
         if header.get("alg") != ALGORITHM:
-            raise Unauthenticated("the access token's algorithm is not accepted", reason="TOKEN_INVALID")
+            raise Unauthenticated("the access token's algorithm is not accepted", reason=ErrorReason.TOKEN_INVALID)
         key = self._keys.get(str(header.get("kid", "")))
         if key is None:
-            raise Unauthenticated("the access token's key is unknown", reason="TOKEN_INVALID")
+            raise Unauthenticated("the access token's key is unknown", reason=ErrorReason.TOKEN_INVALID)
         try:
             payload = jwt.decode(
                 token,
@@ -88,13 +88,13 @@ class TokenVerifier:
                 options={"require": ["exp", "iat", "sub", "sid", "iss", "aud"]},
             )
         except jwt.ExpiredSignatureError:
-            raise Unauthenticated("the access token has expired", reason="TOKEN_EXPIRED") from None
+            raise Unauthenticated("the access token has expired", reason=ErrorReason.TOKEN_EXPIRED) from None
         except jwt.PyJWTError:
-            raise Unauthenticated("the access token is invalid", reason="TOKEN_INVALID") from None
+            raise Unauthenticated("the access token is invalid", reason=ErrorReason.TOKEN_INVALID) from None
         try:
             return Claims(int(payload["sub"]), str(payload["sid"]), int(payload["exp"]))
         except (TypeError, ValueError):
-            raise Unauthenticated("the access token is invalid", reason="TOKEN_INVALID") from None
+            raise Unauthenticated("the access token is invalid", reason=ErrorReason.TOKEN_INVALID) from None
 
 
 class TokenSigner:

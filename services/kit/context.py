@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextvars
 from dataclasses import dataclass
 
-from services.kit.errors import Unauthenticated
+from services.kit.errors import ErrorReason, Unauthenticated
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +30,7 @@ def require_caller() -> Caller:
     """The caller, or UNAUTHENTICATED when the call carried no valid token."""
     caller = _caller.get()
     if caller is None:
-        raise Unauthenticated("sign in first: this call needs an access token", reason="SIGN_IN_REQUIRED")
+        raise Unauthenticated("sign in first: this call needs an access token", reason=ErrorReason.SIGN_IN_REQUIRED)
     return caller
 
 

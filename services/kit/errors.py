@@ -1,7 +1,8 @@
 """Domain errors, raised at the edge of the domain and turned into google.rpc.Status once.
 
 Domain code raises these; the server's error interceptor maps them to gRPC status with
-`ErrorInfo` (a stable UPPER_SNAKE reason) and, for bad input, `BadRequest` field violations.
+`ErrorInfo` (a reason from the `koo.errors.v1.ErrorReason` enum, sent by name) and, for bad
+input, `BadRequest` field violations.
 """
 
 from __future__ import annotations
@@ -13,6 +14,22 @@ import grpc
 from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 
+from koo.errors.v1.error_reason_pb2 import ErrorReason
+
+__all__ = [
+    "ERROR_DOMAIN",
+    "AlreadyExists",
+    "ErrorReason",
+    "FailedPrecondition",
+    "InvalidArgument",
+    "KooError",
+    "NotFound",
+    "PermissionDenied",
+    "ResourceExhausted",
+    "Unauthenticated",
+    "Unavailable",
+]
+
 ERROR_DOMAIN = "koo.app"
 
 
@@ -20,18 +37,19 @@ class KooError(Exception):
     """Base for errors a caller should see."""
 
     code: grpc.StatusCode = grpc.StatusCode.INTERNAL
-    default_reason = "INTERNAL"
+    default_reason: ErrorReason.ValueType = ErrorReason.INTERNAL
 
     def __init__(
         self,
         message: str,
         *,
-        reason: str | None = None,
+        reason: ErrorReason.ValueType | None = None,
         metadata: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
-        self.reason = reason or self.default_reason
+        # On the wire by name (ErrorInfo.reason is a string): "USER_NOT_FOUND".
+        self.reason = ErrorReason.Name(self.default_reason if reason is None else reason)
         self.metadata = dict(metadata or {})
 
     def to_status(self) -> status_pb2.Status:
@@ -50,14 +68,14 @@ class InvalidArgument(KooError):
     """Bad input; names each bad field."""
 
     code = grpc.StatusCode.INVALID_ARGUMENT
-    default_reason = "INVALID_ARGUMENT"
+    default_reason = ErrorReason.INVALID_ARGUMENT
 
     def __init__(
         self,
         violations: Mapping[str, str] | str,
         *,
         message: str | None = None,
-        reason: str | None = None,
+        reason: ErrorReason.ValueType | None = None,
     ) -> None:
         if isinstance(violations, str):
             violations = {violations: message or "is invalid"}
@@ -78,27 +96,27 @@ class InvalidArgument(KooError):
 
 class NotFound(KooError):
     code = grpc.StatusCode.NOT_FOUND
-    default_reason = "NOT_FOUND"
+    default_reason = ErrorReason.NOT_FOUND
 
 
 class AlreadyExists(KooError):
     code = grpc.StatusCode.ALREADY_EXISTS
-    default_reason = "ALREADY_EXISTS"
+    default_reason = ErrorReason.ALREADY_EXISTS
 
 
 class PermissionDenied(KooError):
     code = grpc.StatusCode.PERMISSION_DENIED
-    default_reason = "PERMISSION_DENIED"
+    default_reason = ErrorReason.PERMISSION_DENIED
 
 
 class Unauthenticated(KooError):
     code = grpc.StatusCode.UNAUTHENTICATED
-    default_reason = "UNAUTHENTICATED"
+    default_reason = ErrorReason.UNAUTHENTICATED
 
 
 class FailedPrecondition(KooError):
     code = grpc.StatusCode.FAILED_PRECONDITION
-    default_reason = "FAILED_PRECONDITION"
+    default_reason = ErrorReason.FAILED_PRECONDITION
 
 
 class _Retryable(KooError):
@@ -109,7 +127,7 @@ class _Retryable(KooError):
         self,
         message: str,
         *,
-        reason: str | None = None,
+        reason: ErrorReason.ValueType | None = None,
         metadata: Mapping[str, str] | None = None,
         retry_after: float | None = None,
     ) -> None:
@@ -128,12 +146,12 @@ class _Retryable(KooError):
 
 class ResourceExhausted(_Retryable):
     code = grpc.StatusCode.RESOURCE_EXHAUSTED
-    default_reason = "RESOURCE_EXHAUSTED"
+    default_reason = ErrorReason.RESOURCE_EXHAUSTED
 
 
 class Unavailable(_Retryable):
     code = grpc.StatusCode.UNAVAILABLE
-    default_reason = "UNAVAILABLE"
+    default_reason = ErrorReason.UNAVAILABLE
 
 
 _CODE_NUMBERS: dict[grpc.StatusCode, int] = {

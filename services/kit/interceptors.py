@@ -19,7 +19,7 @@ import grpc
 
 from services.kit.auth import TokenVerifier
 from services.kit.context import Caller, set_caller, set_request_id, set_workload
-from services.kit.errors import KooError, Unauthenticated
+from services.kit.errors import KooError, Unauthenticated, ErrorReason
 from services.kit.work import count_rpc
 from services.kit.workload import METADATA_KEY, WorkloadIdentity
 
@@ -80,9 +80,9 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             return None
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token:
-            raise Unauthenticated("the authorization must be `Bearer <token>`", reason="TOKEN_INVALID")
+            raise Unauthenticated("the authorization must be `Bearer <token>`", reason=ErrorReason.TOKEN_INVALID)
         if self._verifier is None:
-            raise Unauthenticated("this service cannot verify tokens", reason="TOKEN_INVALID")
+            raise Unauthenticated("this service cannot verify tokens", reason=ErrorReason.TOKEN_INVALID)
         claims = self._verifier.verify(token.strip())
         return Caller(user_id=claims.user_id, session_id=claims.session_id, token=token.strip())
 

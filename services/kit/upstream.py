@@ -11,7 +11,7 @@ from contextlib import contextmanager
 
 import grpc
 
-from services.kit.errors import KooError, NotFound, PermissionDenied, Unauthenticated, Unavailable
+from services.kit.errors import ErrorReason, KooError, NotFound, PermissionDenied, Unauthenticated, Unavailable
 
 _PASS_THROUGH: dict[grpc.StatusCode, type[KooError]] = {
     grpc.StatusCode.NOT_FOUND: NotFound,
@@ -32,7 +32,7 @@ def upstream_errors(service: str) -> Iterator[None]:
         code = exc.code()
         if code in _TRANSIENT:
             raise Unavailable(
-                f"the {service} service is not answering; try again", reason="UPSTREAM_UNAVAILABLE"
+                f"the {service} service is not answering; try again", reason=ErrorReason.UPSTREAM_UNAVAILABLE
             ) from exc
         if code in _PASS_THROUGH:
             raise _PASS_THROUGH[code](exc.details() or code.name.lower()) from exc

@@ -14,7 +14,7 @@ from typing import BinaryIO
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from koo.events.v1 import events_pb2 as events_pb
-from services.kit.errors import FailedPrecondition, InvalidArgument, NotFound
+from services.kit.errors import FailedPrecondition, InvalidArgument, NotFound, ErrorReason
 from services.kit.events import add_event
 from services.kit.ids import Snowflake
 from services.media import av, images, store
@@ -242,7 +242,7 @@ class MediaDomain:
         async with self.engine.connect() as db:
             found = await store.media_by_ids(db, media_ids=[media_id])
         if not await self._readable(list(found.values()), viewer_id):
-            raise NotFound(f"no media has the id {media_id}", reason="MEDIA_NOT_FOUND")
+            raise NotFound(f"no media has the id {media_id}", reason=ErrorReason.MEDIA_NOT_FOUND)
         return found[media_id]
 
     async def batch_get(self, *, media_ids: list[int], viewer_id: int | None) -> list[MediaRow]:
@@ -268,10 +268,10 @@ class MediaDomain:
             raise InvalidArgument("rendition", message=f"rendition must be one of {', '.join(RENDITIONS)}")
         row = await self.get(media_id=media_id, viewer_id=viewer_id)
         if row.status is not Status.READY:
-            raise FailedPrecondition(f"media {media_id} is {row.status}, not ready", reason="MEDIA_NOT_READY")
+            raise FailedPrecondition(f"media {media_id} is {row.status}, not ready", reason=ErrorReason.MEDIA_NOT_READY)
         if rendition == "thumbnail":
             if not row.thumbnail_key:
-                raise NotFound(f"media {media_id} has no thumbnail", reason="RENDITION_NOT_FOUND")
+                raise NotFound(f"media {media_id} has no thumbnail", reason=ErrorReason.RENDITION_NOT_FOUND)
             key, content_type, size = row.thumbnail_key, images.THUMBNAIL_CONTENT_TYPE, row.thumbnail_size_bytes
         else:
             key, content_type, size = row.storage_key, row.content_type, row.size_bytes
@@ -282,7 +282,7 @@ class MediaDomain:
             blob = await self.storage.open(key)
         except FileNotFoundError:
             log.error("media %s: %s is missing from storage", media_id, key)
-            raise NotFound(f"the bytes of media {media_id} are missing", reason="MEDIA_CONTENT_MISSING") from None
+            raise NotFound(f"the bytes of media {media_id} are missing", reason=ErrorReason.MEDIA_CONTENT_MISSING) from None
         return Content(content_type=content_type, size=blob.size, chunks=blob.chunks)
 
 

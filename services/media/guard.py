@@ -8,6 +8,7 @@ server's status (grpc/grpc#36066).
 
 from __future__ import annotations
 
+from services.kit.errors import ErrorReason
 from services.media.limits import ANY_MAX_BYTES, Rejected, max_bytes, too_large, unsupported_type
 from services.media.sniff import SNIFF_BYTES, Sniffed, sniff
 
@@ -36,7 +37,7 @@ class UploadGuard:
     def finish(self) -> Sniffed:
         """At the end of the stream: what the file is."""
         if self.size == 0:
-            raise Rejected("the upload is empty", reason="MEDIA_EMPTY")
+            raise Rejected("the upload is empty", reason=ErrorReason.MEDIA_EMPTY)
         sniffed = self.sniffed or self._judge()
         if self.size > self._limit:
             raise too_large(sniffed.kind)
@@ -45,7 +46,7 @@ class UploadGuard:
             # truncated file as if it were whole.
             raise Rejected(
                 f"the upload ended after {self.size} of the {self.declared_size} bytes declared",
-                reason="MEDIA_TRUNCATED",
+                reason=ErrorReason.MEDIA_TRUNCATED,
             )
         return sniffed
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from PIL import Image, ImageOps, ImageSequence, UnidentifiedImageError
 
+from services.kit.errors import ErrorReason
 from services.media.limits import (
     ANIMATION_MAX_FRAMES,
     ANIMATION_MAX_PIXELS,
@@ -65,7 +66,8 @@ def clean_image(src: Path, sniffed: Sniffed, out_dir: Path) -> CleanImage:
             width, height = img.size
             if width * height > IMAGE_MAX_PIXELS:
                 raise Rejected(
-                    f"images must be at most {IMAGE_MAX_PIXELS // 1_000_000} megapixels", reason="MEDIA_TOO_LARGE"
+                    f"images must be at most {IMAGE_MAX_PIXELS // 1_000_000} megapixels",
+                    reason=ErrorReason.MEDIA_TOO_LARGE,
                 )
             out = out_dir / f"original.{sniffed.ext}"
             animated = getattr(img, "n_frames", 1) > 1
@@ -116,7 +118,7 @@ def _save_animation(img: Image.Image, fmt: str, out: Path) -> Image.Image:
         raise Rejected(
             f"animated images must have at most {ANIMATION_MAX_FRAMES} frames "
             f"and {ANIMATION_MAX_PIXELS // 1_000_000} megapixels in all",
-            reason="MEDIA_TOO_LARGE",
+            reason=ErrorReason.MEDIA_TOO_LARGE,
         )
     frames: list[Image.Image] = []
     durations: list[int] = []

@@ -8,6 +8,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from koo.media.v1 import media_service_pb2 as media_pb
+from services.kit.errors import ErrorReason
 
 MB = 1024 * 1024
 
@@ -50,7 +51,7 @@ class Status(StrEnum):
 class Rejected(Exception):
     """The upload breaks a rule; `message` is shown to the client under the field `file`."""
 
-    def __init__(self, message: str, *, reason: str) -> None:
+    def __init__(self, message: str, *, reason: ErrorReason.ValueType) -> None:
         super().__init__(message)
         self.message = message
         self.reason = reason
@@ -62,7 +63,7 @@ SUPPORTED_TYPES = "JPEG, PNG, WebP or GIF images; MP3, AAC/M4A, Ogg/Opus or WAV 
 def unsupported_type(detail: str = "") -> Rejected:
     suffix = f" ({detail})" if detail else ""
     return Rejected(
-        f"unsupported file type{suffix}: the bytes must be {SUPPORTED_TYPES}", reason="MEDIA_TYPE_UNSUPPORTED"
+        f"unsupported file type{suffix}: the bytes must be {SUPPORTED_TYPES}", reason=ErrorReason.MEDIA_TYPE_UNSUPPORTED
     )
 
 
@@ -77,11 +78,11 @@ def max_bytes(kind: Kind | None) -> int:
 
 def too_large(kind: Kind | None) -> Rejected:
     label = {Kind.IMAGE: "images", Kind.AUDIO: "audio files", Kind.VIDEO: "videos", None: "videos"}[kind]
-    return Rejected(f"{label} must be at most {max_bytes(kind) // MB} MB", reason="MEDIA_TOO_LARGE")
+    return Rejected(f"{label} must be at most {max_bytes(kind) // MB} MB", reason=ErrorReason.MEDIA_TOO_LARGE)
 
 
 def too_long(duration_ms: int) -> Rejected:
     return Rejected(
         f"audio and video must be at most {MAX_DURATION_MS // 1000} s long; this one is {duration_ms / 1000:.1f} s",
-        reason="MEDIA_TOO_LONG",
+        reason=ErrorReason.MEDIA_TOO_LONG,
     )

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from koo.events.v1 import events_pb2 as events_pb
 from koo.media.v1 import media_service_pb2 as media_pb
 from services.kit.blocks import blocked_out, post_hidden
-from services.kit.errors import InvalidArgument, NotFound, PermissionDenied
+from services.kit.errors import InvalidArgument, NotFound, PermissionDenied, ErrorReason
 from services.kit.events import add_event
 from services.kit.ids import Snowflake
 from services.kit.paging import decode_token, encode_token
@@ -159,11 +159,11 @@ class PostDomain:
         authors, blocked, mentions, media = await asyncio.gather(authors_call, blocked_call, mentions_call, media_call)
         author = authors.get(author_id)
         if author is None:
-            raise NotFound("your account no longer exists", reason="USER_NOT_FOUND")
+            raise NotFound("your account no longer exists", reason=ErrorReason.USER_NOT_FOUND)
         if blocked:
             raise PermissionDenied(
                 "you cannot reply to or re-koo this post" if draft.reply_to_id else "you cannot re-koo this post",
-                reason="BLOCKED",
+                reason=ErrorReason.BLOCKED,
             )
 
         if draft.language:
@@ -240,7 +240,7 @@ class PostDomain:
 
     async def _earlier(self, row: PostRow) -> PostView:
         if row.deleted:
-            raise NotFound("the post created with this request_id was deleted", reason="POST_NOT_FOUND")
+            raise NotFound("the post created with this request_id was deleted", reason=ErrorReason.POST_NOT_FOUND)
         return await self.get(post_id=row.id, viewer_id=row.author_id)
 
     async def _count_child(self, db: AsyncConnection, row: PostRow, *, delta: int, field: str) -> None:
@@ -257,13 +257,13 @@ class PostDomain:
             return
         if delta > 0 and not ok:
             # The parent was deleted after we looked: the transaction rolls back.
-            raise NotFound(f"{field}: that post does not exist", reason="POST_NOT_FOUND")
+            raise NotFound(f"{field}: that post does not exist", reason=ErrorReason.POST_NOT_FOUND)
 
     async def _live(self, post_id: int, *, field: str) -> PostRow:
         async with self.engine.connect() as db:
             rows = await store.posts_by_ids(db, post_ids=[post_id], viewer_id=None)
         if post_id not in rows:
-            raise NotFound(f"{field}: no post has the id {post_id}", reason="POST_NOT_FOUND")
+            raise NotFound(f"{field}: no post has the id {post_id}", reason=ErrorReason.POST_NOT_FOUND)
         return rows[post_id]
 
     # Read -----------------------------------------------------------------------------
@@ -271,7 +271,7 @@ class PostDomain:
     async def get(self, *, post_id: int, viewer_id: int | None) -> PostView:
         views = await self.batch_get(post_ids=[check_post_id(post_id)], viewer_id=viewer_id)
         if not views:
-            raise NotFound(f"no post has the id {post_id}", reason="POST_NOT_FOUND")
+            raise NotFound(f"no post has the id {post_id}", reason=ErrorReason.POST_NOT_FOUND)
         return views[0]
 
     async def batch_get(self, *, post_ids: Sequence[int], viewer_id: int | None) -> list[PostView]:
@@ -314,7 +314,7 @@ class PostDomain:
         async with self.engine.connect() as db:
             parents = await store.posts_by_ids(db, post_ids=[post_id], viewer_id=None)
             if post_id not in parents or _hidden(parents[post_id], blocked):
-                raise NotFound(f"no post has the id {post_id}", reason="POST_NOT_FOUND")
+                raise NotFound(f"no post has the id {post_id}", reason=ErrorReason.POST_NOT_FOUND)
             rows = await store.replies_page(
                 db, parent_id=post_id, after_id=after_id, limit=size + 1, viewer_id=viewer_id
             )
@@ -352,9 +352,9 @@ class PostDomain:
         async with self.engine.begin() as db:
             row = await store.lock_post(db, post_id=post_id)
             if row is None or row.deleted:
-                raise NotFound(f"no post has the id {post_id}", reason="POST_NOT_FOUND")
+                raise NotFound(f"no post has the id {post_id}", reason=ErrorReason.POST_NOT_FOUND)
             if row.author_id != caller_id:
-                raise PermissionDenied("only its author may delete a post", reason="NOT_AUTHOR")
+                raise PermissionDenied("only its author may delete a post", reason=ErrorReason.NOT_AUTHOR)
             await self._delete_locked(db, row)
         await self.changes.deleted(row)
 
@@ -384,9 +384,9 @@ class PostDomain:
         if on:
             rows, blocked = await asyncio.gather(self._rows([post_id], None), self.block_set(user_id))
             if post_id not in rows:
-                raise NotFound(f"no post has the id {post_id}", reason="POST_NOT_FOUND")
+                raise NotFound(f"no post has the id {post_id}", reason=ErrorReason.POST_NOT_FOUND)
             if _hidden(rows[post_id], blocked):
-                raise PermissionDenied("you cannot like this post", reason="BLOCKED")
+                raise PermissionDenied("you cannot like this post", reason=ErrorReason.BLOCKED)
         async with self.engine.begin() as db:
             if on:
                 changed = await store.insert_like(db, post_id=post_id, user_id=user_id)
@@ -404,7 +404,7 @@ class PostDomain:
     async def liked_post_ids(self, *, user_id: int, caller_id: int, limit: int) -> tuple[list[int], bool]:
         """The user's likes, newest post first, and whether that is all of them."""
         if user_id != caller_id:
-            raise PermissionDenied("only you may list your likes", reason="NOT_YOURS")
+            raise PermissionDenied("only you may list your likes", reason=ErrorReason.NOT_YOURS)
         if limit < 0:
             raise InvalidArgument("limit", message="limit must not be negative")
         n = min(limit or DEFAULT_LIKED_LIMIT, MAX_LIKED_LIMIT)

@@ -16,14 +16,14 @@ from koo.post.v1 import post_service_pb2_grpc as post_grpc
 from koo.user.v1 import user_service_pb2 as user_pb
 from koo.user.v1 import user_service_pb2_grpc as user_grpc
 from services.kit.channels import Channels
-from services.kit.errors import Unavailable
+from services.kit.errors import ErrorReason, Unavailable
 
 
 def _unavailable(service: str, err: grpc.aio.AioRpcError) -> Unavailable:
     # Whatever the peer said (down, too slow, not deployed yet), search cannot answer.
     return Unavailable(
         f"the {service} service could not answer ({err.code().name}); try again",
-        reason="DEPENDENCY_UNAVAILABLE",
+        reason=ErrorReason.DEPENDENCY_UNAVAILABLE,
         metadata={"service": service, "code": err.code().name},
     )
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from koo.events.v1 import events_pb2 as events_pb
 from services.kit.auth import TokenSigner
 from services.kit.blocks import BlockSets
-from services.kit.errors import AlreadyExists, InvalidArgument, NotFound, PermissionDenied, Unauthenticated
+from services.kit.errors import AlreadyExists, InvalidArgument, NotFound, PermissionDenied, Unauthenticated, ErrorReason
 from services.kit.events import add_event
 from services.kit.ids import Snowflake
 from services.kit.paging import decode_token, encode_token
@@ -152,7 +152,7 @@ class UserDomain:
                 password_hash=password_hash,
             )
             if user is None:
-                raise AlreadyExists(f"the handle {handle!r} is taken, or looks like one that is", reason="HANDLE_TAKEN")
+                raise AlreadyExists(f"the handle {handle!r} is taken, or looks like one that is", reason=ErrorReason.HANDLE_TAKEN)
             await add_event(db, schema=store.SCHEMA, event=events_pb.UserCreated(user=_profile(user)))
         return user
 
@@ -161,13 +161,13 @@ class UserDomain:
             found = await store.credentials_by_handle(db, handle=handle)
         if found is None:
             await self.gate.run(_verify, self.hasher, self._dummy_hash, password)
-            raise Unauthenticated(_BAD_CREDENTIALS, reason="BAD_CREDENTIALS")
+            raise Unauthenticated(_BAD_CREDENTIALS, reason=ErrorReason.BAD_CREDENTIALS)
         user, password_hash = found
         # Counted before the check (atomically), keyed by the account the database found.
         if self.guard is not None:
             await self.guard.attempt(user.id, client_ip or "unknown")
         if not await self.gate.run(_verify, self.hasher, password_hash, password):
-            raise Unauthenticated(_BAD_CREDENTIALS, reason="BAD_CREDENTIALS")
+            raise Unauthenticated(_BAD_CREDENTIALS, reason=ErrorReason.BAD_CREDENTIALS)
         if self.guard is not None:
             await self.guard.succeeded(user.id, client_ip or "unknown")
         async with self.engine.begin() as db:
@@ -183,7 +183,7 @@ class UserDomain:
         async with self.engine.begin() as db:
             row = await store.refresh_token_for_update(db, token_hash=token_hash)
             if row is None or row.revoked_at is not None or row.expires_at <= datetime.now(UTC):
-                raise Unauthenticated("the refresh token is not valid", reason="REFRESH_TOKEN_INVALID")
+                raise Unauthenticated("the refresh token is not valid", reason=ErrorReason.REFRESH_TOKEN_INVALID)
             if row.rotated_at is not None and datetime.now(UTC) - row.rotated_at >= self.refresh_grace:
                 # Reuse of a rotated token: someone holds a copy. End the whole sign-in.
                 await store.revoke_family(db, family_id=row.family_id)
@@ -197,7 +197,7 @@ class UserDomain:
                 session = await self._issue(db, user=users[row.user_id], family_id=row.family_id)
         if reused:
             await self._revoke_access(row.family_id)
-            raise Unauthenticated("the refresh token was already used", reason="REFRESH_TOKEN_REUSED")
+            raise Unauthenticated("the refresh token was already used", reason=ErrorReason.REFRESH_TOKEN_REUSED)
         return session
 
     async def logout(self, *, session_id: str) -> None:
@@ -228,14 +228,14 @@ class UserDomain:
         async with self.engine.connect() as db:
             users = await store.users_by_ids(db, user_ids=[user_id])
         if user_id not in users:
-            raise NotFound(f"no user has the id {user_id}", reason="USER_NOT_FOUND")
+            raise NotFound(f"no user has the id {user_id}", reason=ErrorReason.USER_NOT_FOUND)
         return users[user_id]
 
     async def get_by_handle(self, *, handle: str) -> UserRow:
         async with self.engine.connect() as db:
             user = await store.user_by_handle(db, handle=handle.lstrip("@"))
         if user is None:
-            raise NotFound(f"no user has the handle {handle!r}", reason="USER_NOT_FOUND")
+            raise NotFound(f"no user has the handle {handle!r}", reason=ErrorReason.USER_NOT_FOUND)
         return user
 
     async def batch_get(self, *, user_ids: list[int]) -> list[UserRow]:
@@ -272,7 +272,7 @@ class UserDomain:
         async with self.engine.begin() as db:
             user = await store.update_profile(db, user_id=user_id, changes=clean)
             if user is None:
-                raise NotFound("your account no longer exists", reason="USER_NOT_FOUND")
+                raise NotFound("your account no longer exists", reason=ErrorReason.USER_NOT_FOUND)
             await add_event(db, schema=store.SCHEMA, event=events_pb.UserUpdated(user=_profile(user)))
         return user
 
@@ -285,9 +285,9 @@ class UserDomain:
         async with self.engine.begin() as db:
             await store.lock_users(db, user_ids=[follower_id, followee_id])
             if not await store.users_by_ids(db, user_ids=[followee_id]):
-                raise NotFound(f"no user has the id {followee_id}", reason="USER_NOT_FOUND")
+                raise NotFound(f"no user has the id {followee_id}", reason=ErrorReason.USER_NOT_FOUND)
             if await store.is_blocked_either_way(db, a=follower_id, b=followee_id):
-                raise PermissionDenied("you cannot follow this user", reason="BLOCKED")
+                raise PermissionDenied("you cannot follow this user", reason=ErrorReason.BLOCKED)
             created = await store.upsert_follow(
                 db, follow_id=self.ids.next_id(), follower_id=follower_id, followee_id=followee_id, languages=languages
             )
@@ -308,7 +308,7 @@ class UserDomain:
         async with self.engine.begin() as db:
             await store.lock_users(db, user_ids=[blocker_id, blocked_id])
             if not await store.users_by_ids(db, user_ids=[blocked_id]):
-                raise NotFound(f"no user has the id {blocked_id}", reason="USER_NOT_FOUND")
+                raise NotFound(f"no user has the id {blocked_id}", reason=ErrorReason.USER_NOT_FOUND)
             await store.insert_block(db, blocker_id=blocker_id, blocked_id=blocked_id)
             for a, b in ((blocker_id, blocked_id), (blocked_id, blocker_id)):
                 if await store.delete_follow(db, follower_id=a, followee_id=b):
@@ -331,7 +331,7 @@ class UserDomain:
         async with self.engine.begin() as db:
             if on:
                 if not await store.users_by_ids(db, user_ids=[muted_id]):
-                    raise NotFound(f"no user has the id {muted_id}", reason="USER_NOT_FOUND")
+                    raise NotFound(f"no user has the id {muted_id}", reason=ErrorReason.USER_NOT_FOUND)
                 changed = await store.insert_mute(db, muter_id=muter_id, muted_id=muted_id)
             else:
                 changed = await store.delete_mute(db, muter_id=muter_id, muted_id=muted_id)
@@ -347,7 +347,7 @@ class UserDomain:
             raise InvalidArgument("page_token", message="page_token belongs to another list")
         async with self.engine.connect() as db:
             if not await store.users_by_ids(db, user_ids=[user_id]):
-                raise NotFound(f"no user has the id {user_id}", reason="USER_NOT_FOUND")
+                raise NotFound(f"no user has the id {user_id}", reason=ErrorReason.USER_NOT_FOUND)
             rows = await store.list_follow_page(
                 db,
                 user_id=user_id,

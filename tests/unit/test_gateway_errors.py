@@ -17,7 +17,7 @@ from gateway.errors import (
     http_status,
     status_from_rpc_error,
 )
-from services.kit.errors import AlreadyExists, InvalidArgument, NotFound
+from services.kit.errors import AlreadyExists, ErrorReason, InvalidArgument, NotFound
 
 
 @pytest.mark.parametrize(
@@ -108,12 +108,14 @@ def test_rate_limit_answers_retry_after() -> None:
     response = error_response(GatewayError(status))
     assert response.status_code == 429
     assert response.headers["retry-after"] == "7"
-    plain = GatewayError.simple(grpc.StatusCode.RESOURCE_EXHAUSTED, "slow down", reason="RATE_LIMITED")
+    plain = GatewayError.simple(grpc.StatusCode.RESOURCE_EXHAUSTED, "slow down", reason=ErrorReason.RATE_LIMITED)
     assert error_response(plain).headers["retry-after"] == "1"
 
 
 def test_overrides_keep_the_grpc_name() -> None:
-    too_big = GatewayError.simple(grpc.StatusCode.INVALID_ARGUMENT, "too big", reason="PAYLOAD_TOO_LARGE", http=413)
+    too_big = GatewayError.simple(
+        grpc.StatusCode.INVALID_ARGUMENT, "too big", reason=ErrorReason.PAYLOAD_TOO_LARGE, http=413
+    )
     response = error_response(too_big)
     body = json.loads(bytes(response.body))
     assert response.status_code == 413
@@ -130,13 +132,13 @@ def test_overrides_keep_the_grpc_name() -> None:
 def test_unauthenticated_says_how_to_authenticate() -> None:
     from services.kit.errors import Unauthenticated
 
-    response = error_response(GatewayError.of(Unauthenticated("sign in", reason="TOKEN_EXPIRED")))
+    response = error_response(GatewayError.of(Unauthenticated("sign in", reason=ErrorReason.TOKEN_EXPIRED)))
     assert response.status_code == 401
     assert response.headers["www-authenticate"].startswith("Bearer")
 
 
 def test_conflict_from_a_domain_error() -> None:
-    response = error_response(GatewayError.of(AlreadyExists("taken", reason="HANDLE_TAKEN")))
+    response = error_response(GatewayError.of(AlreadyExists("taken", reason=ErrorReason.HANDLE_TAKEN)))
     body = json.loads(bytes(response.body))
     assert response.status_code == 409
     assert body["error"]["status"] == "ALREADY_EXISTS"

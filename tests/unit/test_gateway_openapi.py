@@ -54,6 +54,16 @@ def test_security_errors_paging_and_descriptions() -> None:
     assert "image" in media["kind"]["enum"]
 
 
+def test_error_reasons_are_an_enum_with_their_meanings() -> None:
+    doc = openapi_document(all_routes())
+    reasons = doc["components"]["schemas"]["ErrorReason"]
+    assert {"USER_NOT_FOUND", "HANDLE_TAKEN", "RATE_LIMITED", "MEDIA_TOO_LONG", "TOKEN_EXPIRED"} <= set(reasons["enum"])
+    assert "ERROR_REASON_UNSPECIFIED" not in reasons["enum"]
+    assert "- `HANDLE_TAKEN`: The handle is taken." in reasons["description"]
+    detail = doc["components"]["schemas"]["Error"]["properties"]["error"]["properties"]["details"]["items"]
+    assert detail["properties"]["reason"] == {"$ref": "#/components/schemas/ErrorReason"}
+
+
 def test_descriptor_set_matches_the_generated_code() -> None:
     """gateway/descriptors.binpb (comments for /openapi.json) is what gen/ was made from.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from services.kit.errors import ErrorReason
 from services.media.guard import UploadGuard
 from services.media.limits import IMAGE_MAX_BYTES, MB, Rejected
 from services.media.sniff import JPEG, PNG, WEBM
@@ -22,7 +23,7 @@ def test_type_is_refused_after_the_first_4_kb_without_waiting_for_the_end() -> N
     guard = UploadGuard()
     with pytest.raises(Rejected) as info:
         guard.feed(b"plain text " * 500)
-    assert info.value.reason == "MEDIA_TYPE_UNSUPPORTED" and "unsupported file type" in info.value.message
+    assert info.value.reason == ErrorReason.MEDIA_TYPE_UNSUPPORTED and "unsupported file type" in info.value.message
 
 
 def test_limit_depends_on_the_kind_judged() -> None:
@@ -49,13 +50,13 @@ def test_declared_size_fails_early() -> None:
 def test_empty_and_truncated_uploads_are_refused() -> None:
     with pytest.raises(Rejected) as info:
         UploadGuard().finish()
-    assert info.value.reason == "MEDIA_EMPTY"
+    assert info.value.reason == ErrorReason.MEDIA_EMPTY
     data = jpeg_with_gps()
     guard = UploadGuard(declared_size=len(data) + 100)
     guard.feed(data)
     with pytest.raises(Rejected) as info:
         guard.finish()
-    assert info.value.reason == "MEDIA_TRUNCATED"
+    assert info.value.reason == ErrorReason.MEDIA_TRUNCATED
     exact = UploadGuard(declared_size=len(data))
     exact.feed(data)
     assert exact.finish() == JPEG

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from services.kit.errors import ErrorReason
 from services.media import images
 from services.media.limits import Rejected
 from services.media.sniff import GIF, JPEG, PNG, WEBP, sniff
@@ -79,7 +80,7 @@ def test_huge_dimensions_are_refused_before_decoding(tmp_path: Path) -> None:
     Image.new("1", (8000, 8000)).save(out, format="PNG")
     with pytest.raises(Rejected) as info:
         clean(tmp_path, out.getvalue())
-    assert info.value.reason == "MEDIA_TOO_LARGE" and "megapixels" in info.value.message
+    assert info.value.reason == ErrorReason.MEDIA_TOO_LARGE and "megapixels" in info.value.message
 
 
 @pytest.mark.parametrize("sniffed", [JPEG, PNG, GIF])
@@ -87,4 +88,4 @@ def test_a_valid_signature_over_junk_is_refused(tmp_path: Path, sniffed: object)
     heads = {JPEG: b"\xff\xd8\xff\xe0", PNG: b"\x89PNG\r\n\x1a\n", GIF: b"GIF89a"}
     with pytest.raises(Rejected) as info:
         clean(tmp_path, heads[sniffed] + b"\x00junk" * 100)  # type: ignore[index]
-    assert info.value.reason == "MEDIA_TYPE_UNSUPPORTED"
+    assert info.value.reason == ErrorReason.MEDIA_TYPE_UNSUPPORTED
