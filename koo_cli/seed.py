@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from koo_cli.extras import require_extra
 from services.kit.settings import default_data_dir
 
 
@@ -70,6 +71,7 @@ def seed(
     reed98 goes through the services' APIs (events, fanout and indexing as in production);
     powerlaw bulk-loads PostgreSQL and Redis directly (docs/performance.md says what that skips).
     """
+    require_extra("bench", what="`koo seed`")
     from koo_cli.benchkit.runtime import find_runtime
 
     runtime = find_runtime(data_dir)

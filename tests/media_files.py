@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import io
-import shutil
 from pathlib import Path
 
-import pytest
 from PIL import Image, ImageDraw
+
+from services.media.binaries import ffmpeg_command
 
 # EXIF tags (TIFF/EXIF numbering).
 ORIENTATION = 0x0112
@@ -16,11 +16,6 @@ MAKE = 0x010F
 GPS_IFD = 0x8825
 # Somewhere in New Delhi.
 GPS = {1: "N", 2: (28.0, 36.0, 50.0), 3: "E", 4: (77.0, 12.0, 32.0)}
-
-needs_ffmpeg = pytest.mark.skipif(
-    shutil.which("ffmpeg") is None or shutil.which("ffprobe") is None,
-    reason="ffmpeg/ffprobe not installed (apt-get install -y ffmpeg)",
-)
 
 
 def jpeg_with_gps(size: tuple[int, int] = (64, 48), orientation: int | None = None) -> bytes:
@@ -65,7 +60,7 @@ def exif_of(data: bytes) -> Image.Exif:
 
 async def ffmpeg(*args: str, max_runtime: float = 120.0) -> None:
     proc = await asyncio.create_subprocess_exec(
-        "ffmpeg", "-nostdin", "-hide_banner", "-v", "error", "-y", *args,
+        ffmpeg_command(), "-nostdin", "-hide_banner", "-v", "error", "-y", *args,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     _, err = await asyncio.wait_for(proc.communicate(), max_runtime)

@@ -10,9 +10,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from services.media.binaries import ffmpeg_command, ffprobe_command
 
 log = logging.getLogger("koo.media.av")
 
@@ -90,9 +93,12 @@ def _input(path: Path, demuxer: str) -> list[str]:
     return ["-protocol_whitelist", "file", *forced, "-i", str(path)]
 
 
-async def probe(path: Path, *, demuxer: str = "", ffprobe: str = "ffprobe", max_runtime: float = 30.0) -> Probe:
+async def probe(
+    path: Path, *, demuxer: str = "", ffprobe: Sequence[str] | None = None, max_runtime: float = 30.0
+) -> Probe:
+    """What the file holds; `ffprobe` is the command (default: binaries.ffprobe_command())."""
     args = [
-        ffprobe,
+        *(ffprobe or ffprobe_command()),
         "-v",
         "error",
         "-hide_banner",
@@ -137,7 +143,7 @@ def _ms(value: object) -> int | None:
 
 
 async def transcode_video(
-    src: Path, dest: Path, *, demuxer: str, max_seconds: float, ffmpeg: str = "ffmpeg", max_runtime: float = 300.0
+    src: Path, dest: Path, *, demuxer: str, max_seconds: float, ffmpeg: str | None = None, max_runtime: float = 300.0
 ) -> None:
     """H.264/AAC MP4, at most 1280 px a side, moov atom first so playback starts at once."""
     scale = (
@@ -146,7 +152,7 @@ async def transcode_video(
     )
     await run(
         [
-            ffmpeg,
+            ffmpeg or ffmpeg_command(),
             "-nostdin",
             "-hide_banner",
             "-v",
@@ -192,12 +198,12 @@ async def transcode_video(
 
 
 async def transcode_audio(
-    src: Path, dest: Path, *, demuxer: str, max_seconds: float, ffmpeg: str = "ffmpeg", max_runtime: float = 300.0
+    src: Path, dest: Path, *, demuxer: str, max_seconds: float, ffmpeg: str | None = None, max_runtime: float = 300.0
 ) -> None:
     """AAC in an MP4 (M4A) container."""
     await run(
         [
-            ffmpeg,
+            ffmpeg or ffmpeg_command(),
             "-nostdin",
             "-hide_banner",
             "-v",
@@ -226,12 +232,12 @@ async def transcode_audio(
 
 
 async def poster(
-    video: Path, dest: Path, *, at_seconds: float, max_side: int, ffmpeg: str = "ffmpeg", max_runtime: float = 60.0
+    video: Path, dest: Path, *, at_seconds: float, max_side: int, ffmpeg: str | None = None, max_runtime: float = 60.0
 ) -> None:
     """One JPEG frame of a (transcoded) video, at most `max_side` px a side."""
     await run(
         [
-            ffmpeg,
+            ffmpeg or ffmpeg_command(),
             "-nostdin",
             "-hide_banner",
             "-v",

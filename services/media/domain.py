@@ -18,6 +18,7 @@ from services.kit.errors import FailedPrecondition, InvalidArgument, NotFound, E
 from services.kit.events import add_event
 from services.kit.ids import Snowflake
 from services.media import av, images, store
+from services.media.binaries import ffprobe_command
 from services.media.decode_budget import DecodeBudget, decode_cost
 from services.media.guard import UploadGuard
 from services.media.limits import (
@@ -109,7 +110,7 @@ class MediaDomain:
         self.ids = ids
         self.storage = storage
         self.tmp_dir = tmp_dir
-        self.ffprobe = ffprobe
+        self.ffprobe = ffprobe_command(ffprobe)
         self.probe_timeout = probe_timeout
         self._cleanups: set[asyncio.Task[None]] = set()
         if tmp_dir is not None:

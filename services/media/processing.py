@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from koo.events.v1 import events_pb2 as events_pb
 from services.kit.events import Event
 from services.media import av, store
+from services.media.binaries import ffmpeg_command, ffprobe_command
 from services.media.images import THUMBNAIL_MAX_SIDE
 from services.media.limits import MAX_DURATION_MS, Kind, too_long
 from services.media.storage import MediaStorage
@@ -63,8 +64,8 @@ class MediaProcessor:
         self.engine = engine
         self.storage = storage
         self.tmp_dir = tmp_dir
-        self.ffmpeg = ffmpeg
-        self.ffprobe = ffprobe
+        self.ffmpeg = ffmpeg_command(ffmpeg)
+        self.ffprobe = ffprobe_command(ffprobe)
         self.timeout = timeout
         self.lease_seconds = lease_seconds
 

@@ -28,6 +28,7 @@ class MediaSettings(KitSettings):
     s3_url_ttl: int = 300
     s3_multipart_threshold: int = 16 * 1024 * 1024
     s3_multipart_chunksize: int = 8 * 1024 * 1024
+    # Names on the PATH or paths; when absent, the `local` extra's stand-ins (binaries.py).
     ffmpeg_path: str = "ffmpeg"
     ffprobe_path: str = "ffprobe"
     # Seconds ffprobe may take on an upload, and ffmpeg on one transcode.

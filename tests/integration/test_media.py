@@ -24,7 +24,6 @@ from tests.media_files import (
     audio,
     exif_of,
     jpeg_with_gps,
-    needs_ffmpeg,
     png_bytes,
     video_mp4,
     video_webm,
@@ -236,7 +235,6 @@ async def test_batch_get_keeps_order_and_leaves_out_unknown_ids(stack: Stack) ->
 # Audio and video -------------------------------------------------------------------
 
 
-@needs_ffmpeg
 async def test_three_second_video_is_transcoded_and_becomes_ready(stack: Stack, tmp_path: Path) -> None:
     who = await account(stack)
     data = await video_mp4(tmp_path / "in.mp4", seconds=3)
@@ -274,7 +272,6 @@ async def test_three_second_video_is_transcoded_and_becomes_ready(stack: Stack, 
         assert thumb_type == "image/jpeg" and img.size == (320, 240)
 
 
-@needs_ffmpeg
 async def test_webm_video_and_short_audio_are_transcoded(stack: Stack, tmp_path: Path) -> None:
     who = await account(stack)
     video = await upload(stack, who, await video_webm(tmp_path / "in.webm"), content_type="application/octet-stream")
@@ -294,7 +291,6 @@ async def test_webm_video_and_short_audio_are_transcoded(stack: Stack, tmp_path:
     assert (await av.probe(out, demuxer="mov")).audio_codec == "aac"
 
 
-@needs_ffmpeg
 async def test_audio_over_sixty_seconds_is_refused_at_upload(stack: Stack, tmp_path: Path) -> None:
     who = await account(stack)
     message = await rejected(stack, who, await audio(tmp_path / "long.ogg", seconds=70), content_type="audio/ogg")

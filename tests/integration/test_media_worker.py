@@ -15,15 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from koo.media.v1 import media_service_pb2 as pb
 from services.kit.db import create_engine
 from services.media import store
+from services.media.binaries import ffmpeg_command
 from services.media.limits import Kind, Status
 from services.media.processing import MediaProcessor
 from services.media.storage.local import LocalStorage
 from services.media.store import MediaRow, NewMedia
 from tests.harness import Stack
 from tests.integration.test_media import account, upload, wait_until_settled
-from tests.media_files import audio, needs_ffmpeg
-
-pytestmark = needs_ffmpeg
+from tests.media_files import audio
 
 
 @pytest_asyncio.fixture(loop_scope="session")
@@ -128,7 +127,7 @@ async def test_storage_trouble_releases_the_item_for_a_retry(engine: AsyncEngine
 async def test_length_unknown_at_upload_is_measured_by_the_worker(stack: Stack, tmp_path: Path) -> None:
     # WebM written to a pipe (as browsers record) has no duration in its header.
     proc = await asyncio.create_subprocess_exec(
-        "ffmpeg", "-v", "error", "-f", "lavfi", "-i", "sine=duration=62", "-c:a", "libopus", "-b:a", "16k",
+        ffmpeg_command(), "-v", "error", "-f", "lavfi", "-i", "sine=duration=62", "-c:a", "libopus", "-b:a", "16k",
         "-f", "webm", "pipe:1", stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip
     data, _ = await proc.communicate()
