@@ -30,7 +30,7 @@ from gateway.settings import GatewaySettings
 from gateway.templates import Matcher, PathDecodeError
 from gateway.transcode import build_request, dump_json, parse_json, parse_query, response_data
 from services.kit.context import Caller
-from services.kit.errors import InvalidArgument, KooError, Unauthenticated, ErrorReason
+from services.kit.errors import ErrorReason, InvalidArgument, KooError, Unauthenticated
 from services.kit.revocation import SessionRevocations
 from services.kit.workload import CLIENT_IP_KEY, METADATA_KEY, WorkloadIdentity
 
@@ -145,7 +145,9 @@ class Dispatcher:
 
     async def _call(self, request: Request, route: Route, variables: dict[str, str], request_id: str) -> Response:
         if self.runtime is None:
-            raise GatewayError.simple(grpc.StatusCode.UNAVAILABLE, "the gateway is starting", reason=ErrorReason.STARTING)
+            raise GatewayError.simple(
+                grpc.StatusCode.UNAVAILABLE, "the gateway is starting", reason=ErrorReason.STARTING
+            )
         runtime = self.runtime
         caller: Caller | None = None
         if not route.public:

@@ -27,14 +27,12 @@ from redis.exceptions import RedisError
 from gateway.errors import GatewayError
 from gateway.routes import Route, Streaming
 from gateway.settings import GatewaySettings, Rate
+from koo.gateway.v1.gateway_options_pb2 import RATE_CLASS_REFRESH, RATE_CLASS_SIGN_IN, RATE_CLASS_SIGN_UP
 from services.kit.context import Caller
 from services.kit.errors import ErrorReason
 
 log = logging.getLogger("koo.gateway")
 
-SIGN_UP_RPC = "koo.user.v1.UserService.CreateUser"
-SIGN_IN_RPC = "koo.user.v1.UserService.CreateSession"
-REFRESH_RPC = "koo.user.v1.UserService.RefreshSession"
 _PREFIX = "koo:rl:"
 
 # KEYS: counters. ARGV: per key (limit, window in ms, mode); mode 1 counts this request,
@@ -81,10 +79,9 @@ class RateLimiter:
     def checks_for(self, route: Route, *, ip: str, caller: Caller | None) -> list[Check]:
         rates = self._rates
         checks = [Check(f"{_PREFIX}ip:{ip}", rates["ip"])]
-        rpc = route.method.full_name
-        if rpc == SIGN_UP_RPC:
+        if route.rate_class == RATE_CLASS_SIGN_UP:
             checks.append(Check(f"{_PREFIX}signup:{ip}", rates["signup"]))
-        elif rpc in (SIGN_IN_RPC, REFRESH_RPC):
+        elif route.rate_class in (RATE_CLASS_SIGN_IN, RATE_CLASS_REFRESH):
             checks.append(Check(f"{_PREFIX}login:{ip}", rates["login"]))
         elif caller is not None:
             if route.streaming is Streaming.UPLOAD:

@@ -1,8 +1,9 @@
 """The REST routes, read from the `google.api.http` annotations of the contracts.
 
-Nothing here names an RPC except `PUBLIC_RPCS` (which calls need no token): a new
-annotated RPC gets its route, its OpenAPI operation and its transcoding from the
-descriptors alone. RPCs without an annotation (internal, service to service) get no route.
+Nothing here names an RPC: a new annotated RPC gets its route, its OpenAPI operation and
+its transcoding from the descriptors alone, and what else the gateway must know of it
+(public, rate class, 201 Created) from its `(koo.gateway.v1.rule)` option. RPCs without
+an http annotation (internal, service to service) get no route.
 """
 
 from __future__ import annotations
@@ -15,15 +16,13 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor, MethodDescri
 
 from gateway.descriptors import backend_name, contract_services, message_of, rpc_path
 from gateway.templates import Matcher, PathTemplate, TemplateError, compile_template
+from koo.gateway.v1 import gateway_options_pb2
 
-# Calls anyone may make: sign-up, sign-in and refresh (the refresh token is the credential).
-PUBLIC_RPCS = frozenset(
-    {
-        "koo.user.v1.UserService.CreateUser",
-        "koo.user.v1.UserService.CreateSession",
-        "koo.user.v1.UserService.RefreshSession",
-    }
-)
+
+def gateway_rule(method: MethodDescriptor) -> gateway_options_pb2.GatewayRule:
+    """The RPC's `(koo.gateway.v1.rule)` option (all defaults when it has none)."""
+    rule: gateway_options_pb2.GatewayRule = method.GetOptions().Extensions[gateway_options_pb2.rule]
+    return rule
 
 
 class Streaming(Enum):
@@ -44,6 +43,7 @@ class Route:
     body: str  # "*", a top-level field name, or "" (no body)
     response_body: str  # a top-level field of the response, or "" (the whole response)
     public: bool
+    rate_class: gateway_options_pb2.RateClass.ValueType
     success_status: int
     backend: str  # which service process answers: "user", "post", ...
     rpc: str  # the gRPC method path
@@ -92,16 +92,6 @@ def _pattern(rule: http_pb2.HttpRule) -> tuple[str, str]:
     return kind.upper(), str(getattr(rule, kind))
 
 
-def _success_status(http_method: str, method: MethodDescriptor, template: PathTemplate, response_body: str) -> int:
-    # AIP-133 Create: POST to a collection answering the new resource (`response_body`) is
-    # 201 Created: POST /v1/users, /v1/posts, /v1/media. CreateSession answers a token
-    # pair, not a resource, and custom verbs (`:follow`) act on an existing one: 200.
-    creates = method.name.startswith("Create") or method.name.startswith("Upload")
-    if http_method == "POST" and creates and response_body and not template.verb:
-        return 201
-    return 200
-
-
 def _streaming(method: MethodDescriptor) -> Streaming:
     client, server = method.client_streaming, method.server_streaming
     if client and server:
@@ -131,6 +121,7 @@ def routes_of(service: ServiceDescriptor) -> list[Route]:
         if not options.HasExtension(annotations_pb2.http):
             continue  # internal RPC: not reachable over REST
         rule: http_pb2.HttpRule = options.Extensions[annotations_pb2.http]
+        gateway = gateway_rule(method)
         for binding in [rule, *rule.additional_bindings]:
             http_method, source = _pattern(binding)
             template = compile_template(source)
@@ -140,8 +131,9 @@ def routes_of(service: ServiceDescriptor) -> list[Route]:
                 method=method,
                 body=binding.body,
                 response_body=binding.response_body,
-                public=method.full_name in PUBLIC_RPCS,
-                success_status=_success_status(http_method, method, template, binding.response_body),
+                public=gateway.public,
+                rate_class=gateway.rate_class,
+                success_status=201 if gateway.creates and http_method == "POST" else 200,
                 backend=backend_name(service),
                 rpc=rpc_path(method),
                 streaming=_streaming(method),

@@ -7,7 +7,8 @@ from openapi_spec_validator import validate
 
 from gateway.descriptors import DESCRIPTOR_SET, contract_files, load_descriptor_set
 from gateway.openapi import openapi_document
-from gateway.routes import all_routes
+from gateway.routes import all_routes, gateway_rule
+from koo.gateway.v1 import gateway_options_pb2
 
 
 def test_document_is_valid_openapi_31_with_every_route() -> None:
@@ -81,3 +82,23 @@ def test_descriptor_set_matches_the_generated_code() -> None:
         current = descriptor_pb2.FileDescriptorProto()
         pool.FindFileByName(name).CopyToProto(current)
         assert without_comments == current, f"{name} changed since gateway/descriptors.binpb was built"
+
+
+def test_public_calls_rate_classes_and_201_come_from_the_rpc_options() -> None:
+    routes = {route.method.full_name: route for route in all_routes()}
+    sign_up = routes["koo.user.v1.UserService.CreateUser"]
+    assert sign_up.public and sign_up.rate_class == gateway_options_pb2.RATE_CLASS_SIGN_UP
+    assert sign_up.success_status == 201
+    sign_in = routes["koo.user.v1.UserService.CreateSession"]
+    assert sign_in.public and sign_in.rate_class == gateway_options_pb2.RATE_CLASS_SIGN_IN
+    assert sign_in.success_status == 200  # a token pair, not a new resource
+    assert routes["koo.post.v1.PostService.CreatePost"].success_status == 201
+    assert not routes["koo.post.v1.PostService.CreatePost"].public
+    for name, route in routes.items():
+        rule = gateway_rule(route.method)
+        assert (route.public, route.rate_class) == (rule.public, rule.rate_class), name
+    assert {name for name, route in routes.items() if route.public} == {
+        "koo.user.v1.UserService.CreateUser",
+        "koo.user.v1.UserService.CreateSession",
+        "koo.user.v1.UserService.RefreshSession",
+    }

@@ -25,9 +25,10 @@ _sym_db = _symbol_database.Default()
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from koo.gateway.v1 import gateway_options_pb2 as koo_dot_gateway_dot_v1_dot_gateway__options__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n koo/media/v1/media_service.proto\x12\x0ckoo.media.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x8a\x04\n\x05Media\x12\x14\n\x02id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x03R\x02id\x12\x1f\n\x08owner_id\x18\x02 \x01(\x03\x42\x04\xe2\x41\x01\x03R\x07ownerId\x12\x31\n\x04kind\x18\x03 \x01(\x0e\x32\x17.koo.media.v1.MediaKindB\x04\xe2\x41\x01\x03R\x04kind\x12\x37\n\x06status\x18\x04 \x01(\x0e\x32\x19.koo.media.v1.MediaStatusB\x04\xe2\x41\x01\x03R\x06status\x12\'\n\x0c\x63ontent_type\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03R\x0b\x63ontentType\x12#\n\nsize_bytes\x18\x06 \x01(\x03\x42\x04\xe2\x41\x01\x03R\tsizeBytes\x12\x1a\n\x05width\x18\x07 \x01(\x05\x42\x04\xe2\x41\x01\x03R\x05width\x12\x1c\n\x06height\x18\x08 \x01(\x05\x42\x04\xe2\x41\x01\x03R\x06height\x12%\n\x0b\x64uration_ms\x18\t \x01(\x03\x42\x04\xe2\x41\x01\x03R\ndurationMs\x12\x16\n\x03url\x18\n \x01(\tB\x04\xe2\x41\x01\x03R\x03url\x12)\n\rthumbnail_url\x18\x0b \x01(\tB\x04\xe2\x41\x01\x03R\x0cthumbnailUrl\x12+\n\x0e\x66\x61ilure_reason\x18\x0c \x01(\tB\x04\xe2\x41\x01\x03R\rfailureReason\x12?\n\ncreated_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03R\tcreatedAt\"\x93\x01\n\x0eUploadMetadata\x12!\n\x0c\x63ontent_type\x18\x01 \x01(\tR\x0b\x63ontentType\x12\x1a\n\x08\x66ilename\x18\x02 \x01(\tR\x08\x66ilename\x12\x1d\n\nrequest_id\x18\x03 \x01(\tR\trequestId\x12#\n\rdeclared_size\x18\x04 \x01(\x03R\x0c\x64\x65\x63laredSize\"p\n\x12UploadMediaRequest\x12:\n\x08metadata\x18\x01 \x01(\x0b\x32\x1c.koo.media.v1.UploadMetadataH\x00R\x08metadata\x12\x16\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00R\x05\x63hunkB\x06\n\x04part\"@\n\x13UploadMediaResponse\x12)\n\x05media\x18\x01 \x01(\x0b\x32\x13.koo.media.v1.MediaR\x05media\"2\n\x0fGetMediaRequest\x12\x1f\n\x08media_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02R\x07mediaId\"=\n\x10GetMediaResponse\x12)\n\x05media\x18\x01 \x01(\x0b\x32\x13.koo.media.v1.MediaR\x05media\"3\n\x14\x42\x61tchGetMediaRequest\x12\x1b\n\tmedia_ids\x18\x01 \x03(\x03R\x08mediaIds\"B\n\x15\x42\x61tchGetMediaResponse\x12)\n\x05media\x18\x01 \x03(\x0b\x32\x13.koo.media.v1.MediaR\x05media\"W\n\x16GetMediaContentRequest\x12\x1f\n\x08media_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02R\x07mediaId\x12\x1c\n\trendition\x18\x02 \x01(\tR\trendition\"\x92\x01\n\x17GetMediaContentResponse\x12!\n\x0c\x63ontent_type\x18\x01 \x01(\tR\x0b\x63ontentType\x12\x12\n\x04\x64\x61ta\x18\x02 \x01(\x0cR\x04\x64\x61ta\x12!\n\x0credirect_url\x18\x03 \x01(\tR\x0bredirectUrl\x12\x1d\n\nsize_bytes\x18\x04 \x01(\x03R\tsizeBytes*i\n\tMediaKind\x12\x1a\n\x16MEDIA_KIND_UNSPECIFIED\x10\x00\x12\x14\n\x10MEDIA_KIND_IMAGE\x10\x01\x12\x14\n\x10MEDIA_KIND_AUDIO\x10\x02\x12\x14\n\x10MEDIA_KIND_VIDEO\x10\x03*y\n\x0bMediaStatus\x12\x1c\n\x18MEDIA_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17MEDIA_STATUS_PROCESSING\x10\x01\x12\x16\n\x12MEDIA_STATUS_READY\x10\x02\x12\x17\n\x13MEDIA_STATUS_FAILED\x10\x03\x32\xf4\x03\n\x0cMediaService\x12u\n\x0bUploadMedia\x12 .koo.media.v1.UploadMediaRequest\x1a!.koo.media.v1.UploadMediaResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\"\t/v1/media:\x05\x63hunkb\x05media(\x01\x12n\n\x08GetMedia\x12\x1d.koo.media.v1.GetMediaRequest\x1a\x1e.koo.media.v1.GetMediaResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x14/v1/media/{media_id}b\x05media\x12t\n\rBatchGetMedia\x12\".koo.media.v1.BatchGetMediaRequest\x1a#.koo.media.v1.BatchGetMediaResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/media:batchGet\x12\x86\x01\n\x0fGetMediaContent\x12$.koo.media.v1.GetMediaContentRequest\x1a%.koo.media.v1.GetMediaContentResponse\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v1/media/{media_id}/content0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n koo/media/v1/media_service.proto\x12\x0ckoo.media.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a$koo/gateway/v1/gateway_options.proto\"\x8a\x04\n\x05Media\x12\x14\n\x02id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x03R\x02id\x12\x1f\n\x08owner_id\x18\x02 \x01(\x03\x42\x04\xe2\x41\x01\x03R\x07ownerId\x12\x31\n\x04kind\x18\x03 \x01(\x0e\x32\x17.koo.media.v1.MediaKindB\x04\xe2\x41\x01\x03R\x04kind\x12\x37\n\x06status\x18\x04 \x01(\x0e\x32\x19.koo.media.v1.MediaStatusB\x04\xe2\x41\x01\x03R\x06status\x12\'\n\x0c\x63ontent_type\x18\x05 \x01(\tB\x04\xe2\x41\x01\x03R\x0b\x63ontentType\x12#\n\nsize_bytes\x18\x06 \x01(\x03\x42\x04\xe2\x41\x01\x03R\tsizeBytes\x12\x1a\n\x05width\x18\x07 \x01(\x05\x42\x04\xe2\x41\x01\x03R\x05width\x12\x1c\n\x06height\x18\x08 \x01(\x05\x42\x04\xe2\x41\x01\x03R\x06height\x12%\n\x0b\x64uration_ms\x18\t \x01(\x03\x42\x04\xe2\x41\x01\x03R\ndurationMs\x12\x16\n\x03url\x18\n \x01(\tB\x04\xe2\x41\x01\x03R\x03url\x12)\n\rthumbnail_url\x18\x0b \x01(\tB\x04\xe2\x41\x01\x03R\x0cthumbnailUrl\x12+\n\x0e\x66\x61ilure_reason\x18\x0c \x01(\tB\x04\xe2\x41\x01\x03R\rfailureReason\x12?\n\ncreated_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03R\tcreatedAt\"\x93\x01\n\x0eUploadMetadata\x12!\n\x0c\x63ontent_type\x18\x01 \x01(\tR\x0b\x63ontentType\x12\x1a\n\x08\x66ilename\x18\x02 \x01(\tR\x08\x66ilename\x12\x1d\n\nrequest_id\x18\x03 \x01(\tR\trequestId\x12#\n\rdeclared_size\x18\x04 \x01(\x03R\x0c\x64\x65\x63laredSize\"p\n\x12UploadMediaRequest\x12:\n\x08metadata\x18\x01 \x01(\x0b\x32\x1c.koo.media.v1.UploadMetadataH\x00R\x08metadata\x12\x16\n\x05\x63hunk\x18\x02 \x01(\x0cH\x00R\x05\x63hunkB\x06\n\x04part\"@\n\x13UploadMediaResponse\x12)\n\x05media\x18\x01 \x01(\x0b\x32\x13.koo.media.v1.MediaR\x05media\"2\n\x0fGetMediaRequest\x12\x1f\n\x08media_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02R\x07mediaId\"=\n\x10GetMediaResponse\x12)\n\x05media\x18\x01 \x01(\x0b\x32\x13.koo.media.v1.MediaR\x05media\"3\n\x14\x42\x61tchGetMediaRequest\x12\x1b\n\tmedia_ids\x18\x01 \x03(\x03R\x08mediaIds\"B\n\x15\x42\x61tchGetMediaResponse\x12)\n\x05media\x18\x01 \x03(\x0b\x32\x13.koo.media.v1.MediaR\x05media\"W\n\x16GetMediaContentRequest\x12\x1f\n\x08media_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02R\x07mediaId\x12\x1c\n\trendition\x18\x02 \x01(\tR\trendition\"\x92\x01\n\x17GetMediaContentResponse\x12!\n\x0c\x63ontent_type\x18\x01 \x01(\tR\x0b\x63ontentType\x12\x12\n\x04\x64\x61ta\x18\x02 \x01(\x0cR\x04\x64\x61ta\x12!\n\x0credirect_url\x18\x03 \x01(\tR\x0bredirectUrl\x12\x1d\n\nsize_bytes\x18\x04 \x01(\x03R\tsizeBytes*i\n\tMediaKind\x12\x1a\n\x16MEDIA_KIND_UNSPECIFIED\x10\x00\x12\x14\n\x10MEDIA_KIND_IMAGE\x10\x01\x12\x14\n\x10MEDIA_KIND_AUDIO\x10\x02\x12\x14\n\x10MEDIA_KIND_VIDEO\x10\x03*y\n\x0bMediaStatus\x12\x1c\n\x18MEDIA_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17MEDIA_STATUS_PROCESSING\x10\x01\x12\x16\n\x12MEDIA_STATUS_READY\x10\x02\x12\x17\n\x13MEDIA_STATUS_FAILED\x10\x03\x32\xfa\x03\n\x0cMediaService\x12{\n\x0bUploadMedia\x12 .koo.media.v1.UploadMediaRequest\x1a!.koo.media.v1.UploadMediaResponse\"%\xe2\xf9\x18\x02\x18\x01\x82\xd3\xe4\x93\x02\x19\"\t/v1/media:\x05\x63hunkb\x05media(\x01\x12n\n\x08GetMedia\x12\x1d.koo.media.v1.GetMediaRequest\x1a\x1e.koo.media.v1.GetMediaResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x14/v1/media/{media_id}b\x05media\x12t\n\rBatchGetMedia\x12\".koo.media.v1.BatchGetMediaRequest\x1a#.koo.media.v1.BatchGetMediaResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/media:batchGet\x12\x86\x01\n\x0fGetMediaContent\x12$.koo.media.v1.GetMediaContentRequest\x1a%.koo.media.v1.GetMediaContentResponse\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v1/media/{media_id}/content0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -65,37 +66,37 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_GETMEDIACONTENTREQUEST'].fields_by_name['media_id']._loaded_options = None
   _globals['_GETMEDIACONTENTREQUEST'].fields_by_name['media_id']._serialized_options = b'\342A\001\002'
   _globals['_MEDIASERVICE'].methods_by_name['UploadMedia']._loaded_options = None
-  _globals['_MEDIASERVICE'].methods_by_name['UploadMedia']._serialized_options = b'\202\323\344\223\002\031\"\t/v1/media:\005chunkb\005media'
+  _globals['_MEDIASERVICE'].methods_by_name['UploadMedia']._serialized_options = b'\342\371\030\002\030\001\202\323\344\223\002\031\"\t/v1/media:\005chunkb\005media'
   _globals['_MEDIASERVICE'].methods_by_name['GetMedia']._loaded_options = None
   _globals['_MEDIASERVICE'].methods_by_name['GetMedia']._serialized_options = b'\202\323\344\223\002\035\022\024/v1/media/{media_id}b\005media'
   _globals['_MEDIASERVICE'].methods_by_name['BatchGetMedia']._loaded_options = None
   _globals['_MEDIASERVICE'].methods_by_name['BatchGetMedia']._serialized_options = b'\202\323\344\223\002\024\022\022/v1/media:batchGet'
   _globals['_MEDIASERVICE'].methods_by_name['GetMediaContent']._loaded_options = None
   _globals['_MEDIASERVICE'].methods_by_name['GetMediaContent']._serialized_options = b'\202\323\344\223\002\036\022\034/v1/media/{media_id}/content'
-  _globals['_MEDIAKIND']._serialized_start=1475
-  _globals['_MEDIAKIND']._serialized_end=1580
-  _globals['_MEDIASTATUS']._serialized_start=1582
-  _globals['_MEDIASTATUS']._serialized_end=1703
-  _globals['_MEDIA']._serialized_start=147
-  _globals['_MEDIA']._serialized_end=669
-  _globals['_UPLOADMETADATA']._serialized_start=672
-  _globals['_UPLOADMETADATA']._serialized_end=819
-  _globals['_UPLOADMEDIAREQUEST']._serialized_start=821
-  _globals['_UPLOADMEDIAREQUEST']._serialized_end=933
-  _globals['_UPLOADMEDIARESPONSE']._serialized_start=935
-  _globals['_UPLOADMEDIARESPONSE']._serialized_end=999
-  _globals['_GETMEDIAREQUEST']._serialized_start=1001
-  _globals['_GETMEDIAREQUEST']._serialized_end=1051
-  _globals['_GETMEDIARESPONSE']._serialized_start=1053
-  _globals['_GETMEDIARESPONSE']._serialized_end=1114
-  _globals['_BATCHGETMEDIAREQUEST']._serialized_start=1116
-  _globals['_BATCHGETMEDIAREQUEST']._serialized_end=1167
-  _globals['_BATCHGETMEDIARESPONSE']._serialized_start=1169
-  _globals['_BATCHGETMEDIARESPONSE']._serialized_end=1235
-  _globals['_GETMEDIACONTENTREQUEST']._serialized_start=1237
-  _globals['_GETMEDIACONTENTREQUEST']._serialized_end=1324
-  _globals['_GETMEDIACONTENTRESPONSE']._serialized_start=1327
-  _globals['_GETMEDIACONTENTRESPONSE']._serialized_end=1473
-  _globals['_MEDIASERVICE']._serialized_start=1706
-  _globals['_MEDIASERVICE']._serialized_end=2206
+  _globals['_MEDIAKIND']._serialized_start=1513
+  _globals['_MEDIAKIND']._serialized_end=1618
+  _globals['_MEDIASTATUS']._serialized_start=1620
+  _globals['_MEDIASTATUS']._serialized_end=1741
+  _globals['_MEDIA']._serialized_start=185
+  _globals['_MEDIA']._serialized_end=707
+  _globals['_UPLOADMETADATA']._serialized_start=710
+  _globals['_UPLOADMETADATA']._serialized_end=857
+  _globals['_UPLOADMEDIAREQUEST']._serialized_start=859
+  _globals['_UPLOADMEDIAREQUEST']._serialized_end=971
+  _globals['_UPLOADMEDIARESPONSE']._serialized_start=973
+  _globals['_UPLOADMEDIARESPONSE']._serialized_end=1037
+  _globals['_GETMEDIAREQUEST']._serialized_start=1039
+  _globals['_GETMEDIAREQUEST']._serialized_end=1089
+  _globals['_GETMEDIARESPONSE']._serialized_start=1091
+  _globals['_GETMEDIARESPONSE']._serialized_end=1152
+  _globals['_BATCHGETMEDIAREQUEST']._serialized_start=1154
+  _globals['_BATCHGETMEDIAREQUEST']._serialized_end=1205
+  _globals['_BATCHGETMEDIARESPONSE']._serialized_start=1207
+  _globals['_BATCHGETMEDIARESPONSE']._serialized_end=1273
+  _globals['_GETMEDIACONTENTREQUEST']._serialized_start=1275
+  _globals['_GETMEDIACONTENTREQUEST']._serialized_end=1362
+  _globals['_GETMEDIACONTENTRESPONSE']._serialized_start=1365
+  _globals['_GETMEDIACONTENTRESPONSE']._serialized_end=1511
+  _globals['_MEDIASERVICE']._serialized_start=1744
+  _globals['_MEDIASERVICE']._serialized_end=2250
 # @@protoc_insertion_point(module_scope)

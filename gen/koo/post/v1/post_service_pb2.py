@@ -25,10 +25,11 @@ _sym_db = _symbol_database.Default()
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
 from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from koo.gateway.v1 import gateway_options_pb2 as koo_dot_gateway_dot_v1_dot_gateway__options__pb2
 from koo.media.v1 import media_service_pb2 as koo_dot_media_dot_v1_dot_media__service__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ekoo/post/v1/post_service.proto\x12\x0bkoo.post.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a koo/media/v1/media_service.proto\"s\n\nPostAuthor\x12\x0e\n\x02id\x18\x01 \x01(\x03R\x02id\x12\x16\n\x06handle\x18\x02 \x01(\tR\x06handle\x12!\n\x0c\x64isplay_name\x18\x03 \x01(\tR\x0b\x64isplayName\x12\x1a\n\x08verified\x18\x04 \x01(\x08R\x08verified\"\xcb\x04\n\x04Post\x12\x14\n\x02id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x03R\x02id\x12\x35\n\x06\x61uthor\x18\x02 \x01(\x0b\x32\x17.koo.post.v1.PostAuthorB\x04\xe2\x41\x01\x03R\x06\x61uthor\x12\x12\n\x04text\x18\x03 \x01(\tR\x04text\x12\x1a\n\x08language\x18\x04 \x01(\tR\x08language\x12 \n\x08hashtags\x18\x05 \x03(\tB\x04\xe2\x41\x01\x03R\x08hashtags\x12 \n\x08mentions\x18\x06 \x03(\tB\x04\xe2\x41\x01\x03R\x08mentions\x12/\n\x05media\x18\x07 \x03(\x0b\x32\x13.koo.media.v1.MediaB\x04\xe2\x41\x01\x03R\x05media\x12\x1e\n\x0breply_to_id\x18\x08 \x01(\x03R\treplyToId\x12 \n\x0crepost_of_id\x18\t \x01(\x03R\nrepostOfId\x12#\n\nlike_count\x18\n \x01(\x03\x42\x04\xe2\x41\x01\x03R\tlikeCount\x12%\n\x0breply_count\x18\x0b \x01(\x03\x42\x04\xe2\x41\x01\x03R\nreplyCount\x12\'\n\x0crepost_count\x18\x0c \x01(\x03\x42\x04\xe2\x41\x01\x03R\x0brepostCount\x12$\n\x0bliked_by_me\x18\r \x01(\x08\x42\x04\xe2\x41\x01\x03R\tlikedByMe\x12?\n\ncreated_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03R\tcreatedAt\x12\x33\n\x13repost_of_author_id\x18\x0f \x01(\x03\x42\x04\xe2\x41\x01\x03R\x10repostOfAuthorId\"\xc1\x01\n\x11\x43reatePostRequest\x12\x12\n\x04text\x18\x01 \x01(\tR\x04text\x12\x1a\n\x08language\x18\x02 \x01(\tR\x08language\x12\x1b\n\tmedia_ids\x18\x03 \x03(\x03R\x08mediaIds\x12\x1e\n\x0breply_to_id\x18\x04 \x01(\x03R\treplyToId\x12 \n\x0crepost_of_id\x18\x05 \x01(\x03R\nrepostOfId\x12\x1d\n\nrequest_id\x18\x06 \x01(\tR\trequestId\";\n\x12\x43reatePostResponse\x12%\n\x04post\x18\x01 \x01(\x0b\x32\x11.koo.post.v1.PostR\x04post\"/\n\x0eGetPostRequest\x12\x1d\n\x07post_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02R\x06postId\"8\n\x0fGetPostResponse\x12%\n\x04post\x18\x01 \x01(\x0b\x32\x11.koo.post.v1.PostR\x04post\"1\n\x14\x42\x61tchGetPostsRequest\x12\x19\n\x08post_ids\x18\x01 \x03(\x03R\x07postIds\"@\n\x15\x42\x61tchGetPostsResponse\x12\'\n\x05posts\x18\x01 \x03(\x0b\x32\x11.koo.post.v1.PostR\x05posts\"2\n\x11\x44\x65letePostRequest\x12\x1d\n\x07post_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02R\x06postId\"\x14\n\x12\x44\x65letePostResponse\"0\n\x0fLikePostRequest\x12\x1d\n\x07post_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02R\x06postId\"9\n\x10LikePostResponse\x12%\n\x04post\x18\x01 \x01(\x0b\x32\x11.koo.post.v1.PostR\x04post\"2\n\x11UnlikePostRequest\x12\x1d\n\x07post_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02R\x06postId\";\n\x12UnlikePostResponse\x12%\n\x04post\x18\x01 \x01(\x0b\x32\x11.koo.post.v1.PostR\x04post\"2\n\x11UndoRepostRequest\x12\x1d\n\x07post_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02R\x06postId\";\n\x12UndoRepostResponse\x12%\n\x04post\x18\x01 \x01(\x0b\x32\x11.koo.post.v1.PostR\x04post\"o\n\x12ListRepliesRequest\x12\x1d\n\x07post_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02R\x06postId\x12\x1b\n\tpage_size\x18\x02 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x03 \x01(\tR\tpageToken\"f\n\x13ListRepliesResponse\x12\'\n\x05posts\x18\x01 \x03(\x0b\x32\x11.koo.post.v1.PostR\x05posts\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x94\x01\n\x07PostRef\x12\x0e\n\x02id\x18\x01 \x01(\x03R\x02id\x12\x1b\n\tauthor_id\x18\x02 \x01(\x03R\x08\x61uthorId\x12\x1a\n\x08language\x18\x03 \x01(\tR\x08language\x12 \n\x0crepost_of_id\x18\x04 \x01(\x03R\nrepostOfId\x12\x1e\n\x0breply_to_id\x18\x05 \x01(\x03R\treplyToId\"\x93\x01\n\x16ListAuthorPostsRequest\x12\x1d\n\nauthor_ids\x18\x01 \x03(\x03R\tauthorIds\x12\x1b\n\tbefore_id\x18\x02 \x01(\x03R\x08\x62\x65\x66oreId\x12\x14\n\x05limit\x18\x03 \x01(\x05R\x05limit\x12\'\n\x0f\x65xclude_replies\x18\x04 \x01(\x08R\x0e\x65xcludeReplies\"E\n\x17ListAuthorPostsResponse\x12*\n\x05posts\x18\x01 \x03(\x0b\x32\x14.koo.post.v1.PostRefR\x05posts\"N\n\x17ListLikedPostIdsRequest\x12\x1d\n\x07user_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02R\x06userId\x12\x14\n\x05limit\x18\x02 \x01(\x05R\x05limit\"Q\n\x18ListLikedPostIdsResponse\x12\x19\n\x08post_ids\x18\x01 \x03(\x03R\x07postIds\x12\x1a\n\x08\x63omplete\x18\x02 \x01(\x08R\x08\x63omplete2\xe5\x08\n\x0bPostService\x12i\n\nCreatePost\x12\x1e.koo.post.v1.CreatePostRequest\x1a\x1f.koo.post.v1.CreatePostResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\"\t/v1/posts:\x01*b\x04post\x12g\n\x07GetPost\x12\x1b.koo.post.v1.GetPostRequest\x1a\x1c.koo.post.v1.GetPostResponse\"!\x82\xd3\xe4\x93\x02\x1b\x12\x13/v1/posts/{post_id}b\x04post\x12r\n\rBatchGetPosts\x12!.koo.post.v1.BatchGetPostsRequest\x1a\".koo.post.v1.BatchGetPostsResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/posts:batchGet\x12j\n\nDeletePost\x12\x1e.koo.post.v1.DeletePostRequest\x1a\x1f.koo.post.v1.DeletePostResponse\"\x1b\x82\xd3\xe4\x93\x02\x15*\x13/v1/posts/{post_id}\x12r\n\x08LikePost\x12\x1c.koo.post.v1.LikePostRequest\x1a\x1d.koo.post.v1.LikePostResponse\")\x82\xd3\xe4\x93\x02#\"\x18/v1/posts/{post_id}:like:\x01*b\x04post\x12z\n\nUnlikePost\x12\x1e.koo.post.v1.UnlikePostRequest\x1a\x1f.koo.post.v1.UnlikePostResponse\"+\x82\xd3\xe4\x93\x02%\"\x1a/v1/posts/{post_id}:unlike:\x01*b\x04post\x12|\n\nUndoRepost\x12\x1e.koo.post.v1.UndoRepostRequest\x1a\x1f.koo.post.v1.UndoRepostResponse\"-\x82\xd3\xe4\x93\x02\'\"\x1c/v1/posts/{post_id}:unrepost:\x01*b\x04post\x12u\n\x0bListReplies\x12\x1f.koo.post.v1.ListRepliesRequest\x1a .koo.post.v1.ListRepliesResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/posts/{post_id}/replies\x12\\\n\x0fListAuthorPosts\x12#.koo.post.v1.ListAuthorPostsRequest\x1a$.koo.post.v1.ListAuthorPostsResponse\x12_\n\x10ListLikedPostIds\x12$.koo.post.v1.ListLikedPostIdsRequest\x1a%.koo.post.v1.ListLikedPostIdsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ekoo/post/v1/post_service.proto\x12\x0bkoo.post.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a$koo/gateway/v1/gateway_options.proto\x1a koo/media/v1/media_service.proto\"s\n\nPostAuthor\x12\x0e\n\x02id\x18\x01 \x01(\x03R\x02id\x12\x16\n\x06handle\x18\x02 \x01(\tR\x06handle\x12!\n\x0c\x64isplay_name\x18\x03 \x01(\tR\x0b\x64isplayName\x12\x1a\n\x08verified\x18\x04 \x01(\x08R\x08verified\"\xcb\x04\n\x04Post\x12\x14\n\x02id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x03R\x02id\x12\x35\n\x06\x61uthor\x18\x02 \x01(\x0b\x32\x17.koo.post.v1.PostAuthorB\x04\xe2\x41\x01\x03R\x06\x61uthor\x12\x12\n\x04text\x18\x03 \x01(\tR\x04text\x12\x1a\n\x08language\x18\x04 \x01(\tR\x08language\x12 \n\x08hashtags\x18\x05 \x03(\tB\x04\xe2\x41\x01\x03R\x08hashtags\x12 \n\x08mentions\x18\x06 \x03(\tB\x04\xe2\x41\x01\x03R\x08mentions\x12/\n\x05media\x18\x07 \x03(\x0b\x32\x13.koo.media.v1.MediaB\x04\xe2\x41\x01\x03R\x05media\x12\x1e\n\x0breply_to_id\x18\x08 \x01(\x03R\treplyToId\x12 \n\x0crepost_of_id\x18\t \x01(\x03R\nrepostOfId\x12#\n\nlike_count\x18\n \x01(\x03\x42\x04\xe2\x41\x01\x03R\tlikeCount\x12%\n\x0breply_count\x18\x0b \x01(\x03\x42\x04\xe2\x41\x01\x03R\nreplyCount\x12\'\n\x0crepost_count\x18\x0c \x01(\x03\x42\x04\xe2\x41\x01\x03R\x0brepostCount\x12$\n\x0bliked_by_me\x18\r \x01(\x08\x42\x04\xe2\x41\x01\x03R\tlikedByMe\x12?\n\ncreated_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03R\tcreatedAt\x12\x33\n\x13repost_of_author_id\x18\x0f \x01(\x03\x42\x04\xe2\x41\x01\x03R\x10repostOfAuthorId\"\xc1\x01\n\x11\x43reatePostRequest\x12\x12\n\x04text\x18\x01 \x01(\tR\x04text\x12\x1a\n\x08language\x18\x02 \x01(\tR\x08language\x12\x1b\n\tmedia_ids\x18\x03 \x03(\x03R\x08mediaIds\x12\x1e\n\x0breply_to_id\x18\x04 \x01(\x03R\treplyToId\x12 \n\x0crepost_of_id\x18\x05 \x01(\x03R\nrepostOfId\x12\x1d\n\nrequest_id\x18\x06 \x01(\tR\trequestId\";\n\x12\x43reatePostResponse\x12%\n\x04post\x18\x01 \x01(\x0b\x32\x11.koo.post.v1.PostR\x04post\"/\n\x0eGetPostRequest\x12\x1d\n\x07post_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02R\x06postId\"8\n\x0fGetPostResponse\x12%\n\x04post\x18\x01 \x01(\x0b\x32\x11.koo.post.v1.PostR\x04post\"1\n\x14\x42\x61tchGetPostsRequest\x12\x19\n\x08post_ids\x18\x01 \x03(\x03R\x07postIds\"@\n\x15\x42\x61tchGetPostsResponse\x12\'\n\x05posts\x18\x01 \x03(\x0b\x32\x11.koo.post.v1.PostR\x05posts\"2\n\x11\x44\x65letePostRequest\x12\x1d\n\x07post_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02R\x06postId\"\x14\n\x12\x44\x65letePostResponse\"0\n\x0fLikePostRequest\x12\x1d\n\x07post_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02R\x06postId\"9\n\x10LikePostResponse\x12%\n\x04post\x18\x01 \x01(\x0b\x32\x11.koo.post.v1.PostR\x04post\"2\n\x11UnlikePostRequest\x12\x1d\n\x07post_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02R\x06postId\";\n\x12UnlikePostResponse\x12%\n\x04post\x18\x01 \x01(\x0b\x32\x11.koo.post.v1.PostR\x04post\"2\n\x11UndoRepostRequest\x12\x1d\n\x07post_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02R\x06postId\";\n\x12UndoRepostResponse\x12%\n\x04post\x18\x01 \x01(\x0b\x32\x11.koo.post.v1.PostR\x04post\"o\n\x12ListRepliesRequest\x12\x1d\n\x07post_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02R\x06postId\x12\x1b\n\tpage_size\x18\x02 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x03 \x01(\tR\tpageToken\"f\n\x13ListRepliesResponse\x12\'\n\x05posts\x18\x01 \x03(\x0b\x32\x11.koo.post.v1.PostR\x05posts\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x94\x01\n\x07PostRef\x12\x0e\n\x02id\x18\x01 \x01(\x03R\x02id\x12\x1b\n\tauthor_id\x18\x02 \x01(\x03R\x08\x61uthorId\x12\x1a\n\x08language\x18\x03 \x01(\tR\x08language\x12 \n\x0crepost_of_id\x18\x04 \x01(\x03R\nrepostOfId\x12\x1e\n\x0breply_to_id\x18\x05 \x01(\x03R\treplyToId\"\x93\x01\n\x16ListAuthorPostsRequest\x12\x1d\n\nauthor_ids\x18\x01 \x03(\x03R\tauthorIds\x12\x1b\n\tbefore_id\x18\x02 \x01(\x03R\x08\x62\x65\x66oreId\x12\x14\n\x05limit\x18\x03 \x01(\x05R\x05limit\x12\'\n\x0f\x65xclude_replies\x18\x04 \x01(\x08R\x0e\x65xcludeReplies\"E\n\x17ListAuthorPostsResponse\x12*\n\x05posts\x18\x01 \x03(\x0b\x32\x14.koo.post.v1.PostRefR\x05posts\"N\n\x17ListLikedPostIdsRequest\x12\x1d\n\x07user_id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x02R\x06userId\x12\x14\n\x05limit\x18\x02 \x01(\x05R\x05limit\"Q\n\x18ListLikedPostIdsResponse\x12\x19\n\x08post_ids\x18\x01 \x03(\x03R\x07postIds\x12\x1a\n\x08\x63omplete\x18\x02 \x01(\x08R\x08\x63omplete2\xeb\x08\n\x0bPostService\x12o\n\nCreatePost\x12\x1e.koo.post.v1.CreatePostRequest\x1a\x1f.koo.post.v1.CreatePostResponse\" \xe2\xf9\x18\x02\x18\x01\x82\xd3\xe4\x93\x02\x14\"\t/v1/posts:\x01*b\x04post\x12g\n\x07GetPost\x12\x1b.koo.post.v1.GetPostRequest\x1a\x1c.koo.post.v1.GetPostResponse\"!\x82\xd3\xe4\x93\x02\x1b\x12\x13/v1/posts/{post_id}b\x04post\x12r\n\rBatchGetPosts\x12!.koo.post.v1.BatchGetPostsRequest\x1a\".koo.post.v1.BatchGetPostsResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/posts:batchGet\x12j\n\nDeletePost\x12\x1e.koo.post.v1.DeletePostRequest\x1a\x1f.koo.post.v1.DeletePostResponse\"\x1b\x82\xd3\xe4\x93\x02\x15*\x13/v1/posts/{post_id}\x12r\n\x08LikePost\x12\x1c.koo.post.v1.LikePostRequest\x1a\x1d.koo.post.v1.LikePostResponse\")\x82\xd3\xe4\x93\x02#\"\x18/v1/posts/{post_id}:like:\x01*b\x04post\x12z\n\nUnlikePost\x12\x1e.koo.post.v1.UnlikePostRequest\x1a\x1f.koo.post.v1.UnlikePostResponse\"+\x82\xd3\xe4\x93\x02%\"\x1a/v1/posts/{post_id}:unlike:\x01*b\x04post\x12|\n\nUndoRepost\x12\x1e.koo.post.v1.UndoRepostRequest\x1a\x1f.koo.post.v1.UndoRepostResponse\"-\x82\xd3\xe4\x93\x02\'\"\x1c/v1/posts/{post_id}:unrepost:\x01*b\x04post\x12u\n\x0bListReplies\x12\x1f.koo.post.v1.ListRepliesRequest\x1a .koo.post.v1.ListRepliesResponse\"#\x82\xd3\xe4\x93\x02\x1d\x12\x1b/v1/posts/{post_id}/replies\x12\\\n\x0fListAuthorPosts\x12#.koo.post.v1.ListAuthorPostsRequest\x1a$.koo.post.v1.ListAuthorPostsResponse\x12_\n\x10ListLikedPostIds\x12$.koo.post.v1.ListLikedPostIdsRequest\x1a%.koo.post.v1.ListLikedPostIdsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -72,7 +73,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_LISTLIKEDPOSTIDSREQUEST'].fields_by_name['user_id']._loaded_options = None
   _globals['_LISTLIKEDPOSTIDSREQUEST'].fields_by_name['user_id']._serialized_options = b'\342A\001\002'
   _globals['_POSTSERVICE'].methods_by_name['CreatePost']._loaded_options = None
-  _globals['_POSTSERVICE'].methods_by_name['CreatePost']._serialized_options = b'\202\323\344\223\002\024\"\t/v1/posts:\001*b\004post'
+  _globals['_POSTSERVICE'].methods_by_name['CreatePost']._serialized_options = b'\342\371\030\002\030\001\202\323\344\223\002\024\"\t/v1/posts:\001*b\004post'
   _globals['_POSTSERVICE'].methods_by_name['GetPost']._loaded_options = None
   _globals['_POSTSERVICE'].methods_by_name['GetPost']._serialized_options = b'\202\323\344\223\002\033\022\023/v1/posts/{post_id}b\004post'
   _globals['_POSTSERVICE'].methods_by_name['BatchGetPosts']._loaded_options = None
@@ -87,52 +88,52 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_POSTSERVICE'].methods_by_name['UndoRepost']._serialized_options = b'\202\323\344\223\002\'\"\034/v1/posts/{post_id}:unrepost:\001*b\004post'
   _globals['_POSTSERVICE'].methods_by_name['ListReplies']._loaded_options = None
   _globals['_POSTSERVICE'].methods_by_name['ListReplies']._serialized_options = b'\202\323\344\223\002\035\022\033/v1/posts/{post_id}/replies'
-  _globals['_POSTAUTHOR']._serialized_start=177
-  _globals['_POSTAUTHOR']._serialized_end=292
-  _globals['_POST']._serialized_start=295
-  _globals['_POST']._serialized_end=882
-  _globals['_CREATEPOSTREQUEST']._serialized_start=885
-  _globals['_CREATEPOSTREQUEST']._serialized_end=1078
-  _globals['_CREATEPOSTRESPONSE']._serialized_start=1080
-  _globals['_CREATEPOSTRESPONSE']._serialized_end=1139
-  _globals['_GETPOSTREQUEST']._serialized_start=1141
-  _globals['_GETPOSTREQUEST']._serialized_end=1188
-  _globals['_GETPOSTRESPONSE']._serialized_start=1190
-  _globals['_GETPOSTRESPONSE']._serialized_end=1246
-  _globals['_BATCHGETPOSTSREQUEST']._serialized_start=1248
-  _globals['_BATCHGETPOSTSREQUEST']._serialized_end=1297
-  _globals['_BATCHGETPOSTSRESPONSE']._serialized_start=1299
-  _globals['_BATCHGETPOSTSRESPONSE']._serialized_end=1363
-  _globals['_DELETEPOSTREQUEST']._serialized_start=1365
-  _globals['_DELETEPOSTREQUEST']._serialized_end=1415
-  _globals['_DELETEPOSTRESPONSE']._serialized_start=1417
-  _globals['_DELETEPOSTRESPONSE']._serialized_end=1437
-  _globals['_LIKEPOSTREQUEST']._serialized_start=1439
-  _globals['_LIKEPOSTREQUEST']._serialized_end=1487
-  _globals['_LIKEPOSTRESPONSE']._serialized_start=1489
-  _globals['_LIKEPOSTRESPONSE']._serialized_end=1546
-  _globals['_UNLIKEPOSTREQUEST']._serialized_start=1548
-  _globals['_UNLIKEPOSTREQUEST']._serialized_end=1598
-  _globals['_UNLIKEPOSTRESPONSE']._serialized_start=1600
-  _globals['_UNLIKEPOSTRESPONSE']._serialized_end=1659
-  _globals['_UNDOREPOSTREQUEST']._serialized_start=1661
-  _globals['_UNDOREPOSTREQUEST']._serialized_end=1711
-  _globals['_UNDOREPOSTRESPONSE']._serialized_start=1713
-  _globals['_UNDOREPOSTRESPONSE']._serialized_end=1772
-  _globals['_LISTREPLIESREQUEST']._serialized_start=1774
-  _globals['_LISTREPLIESREQUEST']._serialized_end=1885
-  _globals['_LISTREPLIESRESPONSE']._serialized_start=1887
-  _globals['_LISTREPLIESRESPONSE']._serialized_end=1989
-  _globals['_POSTREF']._serialized_start=1992
-  _globals['_POSTREF']._serialized_end=2140
-  _globals['_LISTAUTHORPOSTSREQUEST']._serialized_start=2143
-  _globals['_LISTAUTHORPOSTSREQUEST']._serialized_end=2290
-  _globals['_LISTAUTHORPOSTSRESPONSE']._serialized_start=2292
-  _globals['_LISTAUTHORPOSTSRESPONSE']._serialized_end=2361
-  _globals['_LISTLIKEDPOSTIDSREQUEST']._serialized_start=2363
-  _globals['_LISTLIKEDPOSTIDSREQUEST']._serialized_end=2441
-  _globals['_LISTLIKEDPOSTIDSRESPONSE']._serialized_start=2443
-  _globals['_LISTLIKEDPOSTIDSRESPONSE']._serialized_end=2524
-  _globals['_POSTSERVICE']._serialized_start=2527
-  _globals['_POSTSERVICE']._serialized_end=3652
+  _globals['_POSTAUTHOR']._serialized_start=215
+  _globals['_POSTAUTHOR']._serialized_end=330
+  _globals['_POST']._serialized_start=333
+  _globals['_POST']._serialized_end=920
+  _globals['_CREATEPOSTREQUEST']._serialized_start=923
+  _globals['_CREATEPOSTREQUEST']._serialized_end=1116
+  _globals['_CREATEPOSTRESPONSE']._serialized_start=1118
+  _globals['_CREATEPOSTRESPONSE']._serialized_end=1177
+  _globals['_GETPOSTREQUEST']._serialized_start=1179
+  _globals['_GETPOSTREQUEST']._serialized_end=1226
+  _globals['_GETPOSTRESPONSE']._serialized_start=1228
+  _globals['_GETPOSTRESPONSE']._serialized_end=1284
+  _globals['_BATCHGETPOSTSREQUEST']._serialized_start=1286
+  _globals['_BATCHGETPOSTSREQUEST']._serialized_end=1335
+  _globals['_BATCHGETPOSTSRESPONSE']._serialized_start=1337
+  _globals['_BATCHGETPOSTSRESPONSE']._serialized_end=1401
+  _globals['_DELETEPOSTREQUEST']._serialized_start=1403
+  _globals['_DELETEPOSTREQUEST']._serialized_end=1453
+  _globals['_DELETEPOSTRESPONSE']._serialized_start=1455
+  _globals['_DELETEPOSTRESPONSE']._serialized_end=1475
+  _globals['_LIKEPOSTREQUEST']._serialized_start=1477
+  _globals['_LIKEPOSTREQUEST']._serialized_end=1525
+  _globals['_LIKEPOSTRESPONSE']._serialized_start=1527
+  _globals['_LIKEPOSTRESPONSE']._serialized_end=1584
+  _globals['_UNLIKEPOSTREQUEST']._serialized_start=1586
+  _globals['_UNLIKEPOSTREQUEST']._serialized_end=1636
+  _globals['_UNLIKEPOSTRESPONSE']._serialized_start=1638
+  _globals['_UNLIKEPOSTRESPONSE']._serialized_end=1697
+  _globals['_UNDOREPOSTREQUEST']._serialized_start=1699
+  _globals['_UNDOREPOSTREQUEST']._serialized_end=1749
+  _globals['_UNDOREPOSTRESPONSE']._serialized_start=1751
+  _globals['_UNDOREPOSTRESPONSE']._serialized_end=1810
+  _globals['_LISTREPLIESREQUEST']._serialized_start=1812
+  _globals['_LISTREPLIESREQUEST']._serialized_end=1923
+  _globals['_LISTREPLIESRESPONSE']._serialized_start=1925
+  _globals['_LISTREPLIESRESPONSE']._serialized_end=2027
+  _globals['_POSTREF']._serialized_start=2030
+  _globals['_POSTREF']._serialized_end=2178
+  _globals['_LISTAUTHORPOSTSREQUEST']._serialized_start=2181
+  _globals['_LISTAUTHORPOSTSREQUEST']._serialized_end=2328
+  _globals['_LISTAUTHORPOSTSRESPONSE']._serialized_start=2330
+  _globals['_LISTAUTHORPOSTSRESPONSE']._serialized_end=2399
+  _globals['_LISTLIKEDPOSTIDSREQUEST']._serialized_start=2401
+  _globals['_LISTLIKEDPOSTIDSREQUEST']._serialized_end=2479
+  _globals['_LISTLIKEDPOSTIDSRESPONSE']._serialized_start=2481
+  _globals['_LISTLIKEDPOSTIDSRESPONSE']._serialized_end=2562
+  _globals['_POSTSERVICE']._serialized_start=2565
+  _globals['_POSTSERVICE']._serialized_end=3696
 # @@protoc_insertion_point(module_scope)
