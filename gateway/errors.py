@@ -2,7 +2,7 @@
 
 Every error the gateway answers, whether raised by a service or by the gateway itself
 (bad JSON, no token, rate limit, unknown path), leaves through `error_response` with the
-body of API.md:
+body of docs/api.md:
 
     {"error": {"code": 404, "status": "NOT_FOUND", "message": "...", "details": [...]}}
 

@@ -15,7 +15,7 @@ from google.api import annotations_pb2, http_pb2
 from google.protobuf.descriptor import Descriptor, FieldDescriptor, MethodDescriptor, ServiceDescriptor
 
 from gateway.descriptors import backend_name, contract_services, message_of, rpc_path
-from gateway.templates import Matcher, PathTemplate, TemplateError, compile_template
+from gateway.templates import PathTemplate, TemplateError, compile_template
 from koo.gateway.v1 import gateway_options_pb2
 
 
@@ -145,10 +145,3 @@ def routes_of(service: ServiceDescriptor) -> list[Route]:
 
 def all_routes(services: list[ServiceDescriptor] | None = None) -> list[Route]:
     return [route for service in services or contract_services() for route in routes_of(service)]
-
-
-def build_matcher(routes: list[Route]) -> Matcher[Route]:
-    matcher: Matcher[Route] = Matcher()
-    for route in routes:
-        matcher.add(route.http_method, route.template, route)
-    return matcher

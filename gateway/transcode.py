@@ -2,9 +2,9 @@
 
 The mapping is proto3 JSON (google.protobuf.json_format) with the original snake_case field
 names; int64 values leave as strings and are accepted as strings or numbers. Two additions
-keep the REST contract of API.md:
+keep the REST contract of docs/api.md:
 
-- Enum values are written the short way (`MEDIA_KIND_IMAGE` -> `image`, API.md's `kind
+- Enum values are written the short way (`MEDIA_KIND_IMAGE` -> `image`, docs/api.md's `kind
   (image|audio|video)`); the full names and numbers are accepted on input too.
 - Before json_format sees a value, `_Checker` walks it against the descriptor, so that
   every problem becomes a 400 naming the field (`user.languages[1]`): unknown fields and
@@ -76,7 +76,7 @@ _PARSE_FAILURE = re.compile(r"Failed to parse (\w+) field: ")
 
 
 # ---------------------------------------------------------------------------------------
-# enums: the short JSON names of API.md
+# enums: the short JSON names of docs/api.md
 # ---------------------------------------------------------------------------------------
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-CELEBRITY_THRESHOLD = 10_000  # the feed service's default fanout threshold (DESIGN.md)
+CELEBRITY_THRESHOLD = 10_000  # the feed service's default fanout threshold (docs/design.md)
 
 IntArray = npt.NDArray[np.int64]
 

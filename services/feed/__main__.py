@@ -7,7 +7,7 @@ import asyncio
 import grpc
 
 from koo.feed.v1 import feed_service_pb2, feed_service_pb2_grpc
-from services.feed.domain import Feed
+from services.feed.domain import FeedDomain
 from services.feed.keys import FeedKeys
 from services.feed.peers import FeedPeers
 from services.feed.redis_tuning import ensure_compact_timelines
@@ -21,11 +21,11 @@ SERVICE_NAME = feed_service_pb2.DESCRIPTOR.services_by_name["FeedService"].full_
 SETTINGS_CLASS = FeedSettings
 
 
-def build_feed(settings: FeedSettings, res: Resources, *, keys: FeedKeys | None = None) -> Feed:
+def build_feed(settings: FeedSettings, res: Resources, *, keys: FeedKeys | None = None) -> FeedDomain:
     assert res.redis is not None, "the feed needs Redis"
     keys = keys or FeedKeys()
     peers = FeedPeers(res.channels, res.redis, keys=keys, graph_ttl=settings.feed_graph_cache_seconds)
-    return Feed(settings, redis=res.redis, peers=peers, keys=keys)
+    return FeedDomain(settings, redis=res.redis, peers=peers, keys=keys)
 
 
 def make_register(settings: FeedSettings) -> Register:

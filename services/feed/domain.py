@@ -61,7 +61,7 @@ def check_languages(languages: Sequence[str], field: str = "language") -> frozen
     return frozenset(languages)
 
 
-class Feed:
+class FeedDomain:
     def __init__(
         self, settings: FeedSettings, *, redis: Redis, peers: FeedPeers, keys: FeedKeys, cache: ReadCache | None = None
     ) -> None:
@@ -144,7 +144,7 @@ class Feed:
             gone = [c for c in timeline.ids if c in hydrated.gone]
             if gone:
                 # Deleted (or re-koo of a deleted post): self-heal the timeline.
-                await self.timelines.drop(user_id, gone)
+                await self.timelines.remove([user_id], gone)
             scanned = 0
             for post_id in candidates:
                 before = post_id
@@ -222,7 +222,7 @@ class Feed:
         ids = ids[:size]
         hydrated = await self.hydrator.posts(ids, viewer_id=viewer_id)
         if hydrated.gone:
-            await self.authors.store.drop(user_id, sorted(hydrated.gone))
+            await self.authors.store.remove([user_id], sorted(hydrated.gone))
         token = encode_token({"k": "user-posts", "u": user_id, "b": ids[-1]}) if more else ""
         posts = [
             hydrated.posts[i]

@@ -13,7 +13,7 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 
 from koo.events.v1 import events_pb2 as events_pb
-from services.feed.domain import Feed
+from services.feed.domain import FeedDomain
 from services.kit.events import Event
 
 log = logging.getLogger("koo.feed.fanout")
@@ -27,7 +27,7 @@ def _post_events(events: list[Event]) -> list[PostEvent]:
 
 
 class Fanout:
-    def __init__(self, feed: Feed, *, batch: int, follower_page: int) -> None:
+    def __init__(self, feed: FeedDomain, *, batch: int, follower_page: int) -> None:
         self.feed = feed
         self.batch = batch
         self.follower_page = follower_page
@@ -65,11 +65,11 @@ class Fanout:
         if post.reply_to_id:
             return
         if created:
-            await self.feed.timelines.push([post.author_id], post.post_id)
-            await self.feed.authors.store.push([post.author_id], post.post_id)
+            await self.feed.timelines.fan_out([post.author_id], post.post_id)
+            await self.feed.authors.store.fan_out([post.author_id], post.post_id)
         else:
-            await self.feed.timelines.drop(post.author_id, [post.post_id])
-            await self.feed.authors.store.drop(post.author_id, [post.post_id])
+            await self.feed.timelines.remove([post.author_id], [post.post_id])
+            await self.feed.authors.store.remove([post.author_id], [post.post_id])
 
     async def post_created(self, post: events_pb.PostCreated, counts: dict[int, int]) -> None:
         """Fan a top-level post or re-koo out to the author's active followers."""
@@ -79,7 +79,7 @@ class Fanout:
         async for page in self._prefetched(author_id):
             targets = [uid for uid, langs in page if not langs or language in langs]
             for start in range(0, len(targets), self.batch):
-                await self.feed.timelines.push(targets[start : start + self.batch], post_id)
+                await self.feed.timelines.fan_out(targets[start : start + self.batch], post_id)
 
     async def _prefetched(self, author_id: int) -> AsyncIterator[list[tuple[int, tuple[str, ...]]]]:
         """The author's follower pages, the next one fetched while the current one is written."""
@@ -137,7 +137,7 @@ class Fanout:
         refs = await self.feed.peers.author_refs([followee], limit=self.feed.settings.feed_timeline_cap)
         keep = [r.id for r in refs if not languages or r.language in languages]
         drop = [r.id for r in refs if languages and r.language not in languages]
-        await self.feed.timelines.add(follower, keep)
+        await self.feed.timelines.backfill(follower, keep)
         await self.feed.timelines.remove([follower], drop)
         await self.feed.timelines.state(follower, touch=True)
 

@@ -6,13 +6,13 @@ from grpc.aio import ServicerContext
 
 from koo.feed.v1 import feed_service_pb2 as pb
 from koo.feed.v1 import feed_service_pb2_grpc as pb_grpc
-from services.feed.domain import Feed
+from services.feed.domain import FeedDomain
 from services.kit.context import current_caller, require_caller
 from services.kit.paging import page_size
 
 
 class FeedServicer(pb_grpc.FeedServiceServicer):
-    def __init__(self, feed: Feed) -> None:
+    def __init__(self, feed: FeedDomain) -> None:
         self.feed = feed
 
     async def GetHomeFeed(self, request: pb.GetHomeFeedRequest, context: ServicerContext) -> pb.GetHomeFeedResponse:

@@ -98,8 +98,8 @@ class Timelines:
 
     # Writes -----------------------------------------------------------------------------
 
-    async def push(self, user_ids: Sequence[int], post_id: int) -> int:
-        """Fan one post into the timelines of `user_ids` that are active: one round trip."""
+    async def fan_out(self, user_ids: Sequence[int], post_id: int) -> int:
+        """One post into many timelines: those of `user_ids` that are active, one round trip."""
         if not user_ids:
             return 0
         if not self.per_key:
@@ -111,8 +111,8 @@ class Timelines:
             await self._add_if_active(keys=[self.key(user_id)], args=args, client=pipe)
         return sum(int(x) for x in await pipe.execute())
 
-    async def add(self, user_id: int, post_ids: Sequence[int]) -> bool:
-        """Add several posts to one timeline if it is active (backfill after a follow)."""
+    async def backfill(self, user_id: int, post_ids: Sequence[int]) -> bool:
+        """Many posts into one timeline, if it is active (after a follow)."""
         if not post_ids:
             return False
         return bool(await self._add_if_active(keys=[self.key(user_id)], args=self._pairs(post_ids, ready=False)))
@@ -125,7 +125,7 @@ class Timelines:
         return args
 
     async def remove(self, user_ids: Sequence[int], post_ids: Sequence[int]) -> None:
-        """Take posts out of many timelines in one round trip (missing members are no-ops)."""
+        """Posts out of timelines (one or many), one round trip; missing members are no-ops."""
         if not user_ids or not post_ids:
             return
         members = _members(post_ids)
@@ -201,9 +201,6 @@ class Timelines:
             return graph, None if score is None else float(score), None
         return graph, None if score is None else float(score), ids
 
-    async def active(self, user_id: int) -> bool:
-        return bool(await self.redis.exists(self.key(user_id)))
-
     async def below(self, user_id: int, before: int | None, count: int) -> list[int]:
         """Up to `count` post ids strictly below `before` (all when None), newest first."""
         key = self.key(user_id)
@@ -228,7 +225,3 @@ class Timelines:
     async def size(self, user_id: int) -> int:
         """Posts in the timeline (the sentinel not counted)."""
         return int(await self.redis.zcount(self.key(user_id), _FIRST_POST_SCORE, "+inf"))
-
-    async def drop(self, user_id: int, post_ids: Sequence[int]) -> None:
-        if post_ids:
-            await self.redis.zrem(self.key(user_id), *_members(post_ids))

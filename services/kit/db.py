@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 
 def sqlalchemy_url(url: str) -> str:
@@ -21,7 +21,3 @@ def create_engine(url: str, *, pool_size: int = 5) -> AsyncEngine:
         pool_pre_ping=True,
         pool_recycle=1800,
     )
-
-
-def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)

@@ -1,4 +1,4 @@
-"""The upload limits of the public contract (API.md, Media) and the error every check raises.
+"""The upload limits of the public contract (docs/api.md, Media) and the error every check raises.
 
 Kept in one place so the messages a client sees name the same numbers the contract does.
 """

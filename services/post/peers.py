@@ -53,7 +53,7 @@ class Author:
 
 
 class MediaUnavailable(Exception):
-    """The media service cannot answer (not deployed yet, or down)."""
+    """The media service cannot answer (down or too slow)."""
 
 
 class Peers:
@@ -135,11 +135,7 @@ class Peers:
         try:
             reply = await self._media.BatchGetMedia(media_pb.BatchGetMediaRequest(media_ids=list(media_ids)))
         except grpc.aio.AioRpcError as exc:
-            if exc.code() in (
-                grpc.StatusCode.UNIMPLEMENTED,
-                grpc.StatusCode.UNAVAILABLE,
-                grpc.StatusCode.DEADLINE_EXCEEDED,
-            ):
+            if exc.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
                 raise MediaUnavailable(exc.code().name) from None
             raise
         return {m.id: m for m in reply.media}
@@ -156,13 +152,10 @@ class Peers:
         """The media to attach, each the owner's and ready; raises for anything else."""
         try:
             found = await self.media(media_ids)
-        except MediaUnavailable as exc:
-            if str(exc) == grpc.StatusCode.UNIMPLEMENTED.name:
-                raise FailedPrecondition(
-                    "media cannot be attached yet: the media service is not available",
-                    reason=ErrorReason.MEDIA_UNAVAILABLE,
-                ) from None
-            raise Unavailable("the media service is not answering; try again", reason=ErrorReason.MEDIA_UNAVAILABLE) from None
+        except MediaUnavailable:
+            raise Unavailable(
+                "the media service is not answering; try again", reason=ErrorReason.MEDIA_UNAVAILABLE
+            ) from None
         for media_id in media_ids:
             item = found.get(media_id)
             if item is None or item.owner_id != owner_id:

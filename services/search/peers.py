@@ -9,23 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import grpc
-
 from koo.post.v1 import post_service_pb2 as post_pb
 from koo.post.v1 import post_service_pb2_grpc as post_grpc
 from koo.user.v1 import user_service_pb2 as user_pb
 from koo.user.v1 import user_service_pb2_grpc as user_grpc
 from services.kit.channels import Channels
-from services.kit.errors import ErrorReason, Unavailable
-
-
-def _unavailable(service: str, err: grpc.aio.AioRpcError) -> Unavailable:
-    # Whatever the peer said (down, too slow, not deployed yet), search cannot answer.
-    return Unavailable(
-        f"the {service} service could not answer ({err.code().name}); try again",
-        reason=ErrorReason.DEPENDENCY_UNAVAILABLE,
-        metadata={"service": service, "code": err.code().name},
-    )
+from services.kit.upstream import upstream_errors
 
 
 class Peers:
@@ -36,29 +25,23 @@ class Peers:
         self.users = user_grpc.UserServiceStub(channels.get("user"))
 
     async def blocked_either_way(self, user_id: int) -> frozenset[int]:
-        try:
+        with upstream_errors("user"):
             graph = await self.users.GetSocialGraph(user_pb.GetSocialGraphRequest(user_id=user_id))
-        except grpc.aio.AioRpcError as err:
-            raise _unavailable("user", err) from None
         return frozenset(graph.blocked_user_ids)
 
     async def posts_in_order(self, post_ids: Sequence[int]) -> list[post_pb.Post]:
         """The live posts among `post_ids`, in that order (deleted ones left out)."""
         if not post_ids:
             return []
-        try:
+        with upstream_errors("post"):
             reply = await self.posts.BatchGetPosts(post_pb.BatchGetPostsRequest(post_ids=list(post_ids)))
-        except grpc.aio.AioRpcError as err:
-            raise _unavailable("post", err) from None
         by_id = {p.id: p for p in reply.posts}
         return [by_id[i] for i in post_ids if i in by_id]
 
     async def users_in_order(self, user_ids: Sequence[int]) -> list[user_pb.User]:
         if not user_ids:
             return []
-        try:
+        with upstream_errors("user"):
             reply = await self.users.BatchGetUsers(user_pb.BatchGetUsersRequest(user_ids=list(user_ids)))
-        except grpc.aio.AioRpcError as err:
-            raise _unavailable("user", err) from None
         by_id = {u.id: u for u in reply.users}
         return [by_id[i] for i in user_ids if i in by_id]

@@ -1,9 +1,4 @@
-"""End-to-end fixtures: one platform per run, started as `koo up` starts it, and HTTP clients.
-
-Tests for endpoints whose service still answers UNIMPLEMENTED skip at run time (the
-gateway maps it to 501): `skip_if_unimplemented(response)`. Nothing is hard-coded about
-which services exist.
-"""
+"""End-to-end fixtures: one platform per run, started as `koo up` starts it, and HTTP clients."""
 
 from __future__ import annotations
 
@@ -73,14 +68,8 @@ def bob(client: httpx.Client) -> Account:
     return register(client, display_name="বব")
 
 
-def skip_if_unimplemented(response: httpx.Response) -> None:
-    """Skip when the service behind the endpoint is not built yet (the gateway says 501)."""
-    if response.status_code == 501:
-        pytest.skip(f"{response.request.method} {response.request.url.path}: service not implemented yet")
-
-
 def error_of(response: httpx.Response) -> dict[str, Any]:
-    """The `error` object of API.md's error body, checked for shape."""
+    """The `error` object of docs/api.md's error body, checked for shape."""
     body = response.json()
     error = body["error"]
     assert set(error) == {"code", "status", "message", "details"}, body

@@ -1,4 +1,4 @@
-"""Accounts and sessions over HTTP: API.md's first table."""
+"""Accounts and sessions over HTTP: docs/api.md's first table."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from koo.events.v1 import events_pb2 as events_pb
 from koo.feed.v1 import feed_service_pb2 as feed_pb
 from koo.media.v1 import media_service_pb2 as media_pb
 from koo.post.v1 import post_service_pb2 as post_pb
-from services.feed.domain import Feed
+from services.feed.domain import FeedDomain
 from services.feed.fanout import Fanout
 from services.feed.keys import FeedKeys
 from services.feed.peers import FeedPeers
@@ -110,7 +110,9 @@ async def test_a_consumer_killed_mid_batch_still_applies_each_post_once(
     settings = FeedSettings(env="test", redis_url=redis_url)
     channels = Channels({"user": stack.addr("user"), "post": stack.addr("post")}, timeout=5.0, identity=stack.identity)
     own_redis = create_redis(redis_url)
-    feed = Feed(settings, redis=own_redis, peers=FeedPeers(channels, own_redis, keys=keys, graph_ttl=0), keys=keys)
+    feed = FeedDomain(
+        settings, redis=own_redis, peers=FeedPeers(channels, own_redis, keys=keys, graph_ttl=0), keys=keys
+    )
     fanout = Fanout(feed, batch=2, follower_page=2)  # small pages: many steps to die between
     await redis.xgroup_create(stream_name("post"), group, id="$", mkstream=True)
     try:
@@ -130,23 +132,23 @@ async def test_a_consumer_killed_mid_batch_still_applies_each_post_once(
         # Consumer A dies after a few timeline writes, in the middle of its batch.
         writes = 0
         stuck = asyncio.Event()
-        real_push = feed.timelines.push
+        real_fan_out = feed.timelines.fan_out
 
-        async def push_then_die(user_ids: list[int], post_id: int) -> int:
+        async def fan_out_then_die(user_ids: list[int], post_id: int) -> int:
             nonlocal writes
             writes += 1
             if writes > 4:
                 stuck.set()
                 await asyncio.Event().wait()  # hangs until cancelled, like a killed pod
-            return await real_push(user_ids, post_id)
+            return await real_fan_out(user_ids, post_id)
 
-        feed.timelines.push = push_then_die  # type: ignore[method-assign]
+        feed.timelines.fan_out = fan_out_then_die  # type: ignore[method-assign]
         first = StreamConsumer(own_redis, topic="post", group=group, handler=fanout.handle_post_events, name="a")
         task = asyncio.create_task(first.run())
         await asyncio.wait_for(stuck.wait(), 15)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
-        feed.timelines.push = real_push  # type: ignore[method-assign]
+        feed.timelines.fan_out = real_fan_out  # type: ignore[method-assign]
         pending = await redis.xpending(stream_name("post"), group)
         assert pending["pending"] >= len(made)  # nothing acknowledged
 

@@ -175,7 +175,7 @@ async def test_timelines_are_capped_and_keep_their_sentinel(redis: Redis, per_ke
     await timelines.start_empty(1)
     base = 400_000_000_000_000_000
     for i in range(12):
-        await timelines.push([1, 2], base + i)
+        await timelines.fan_out([1, 2], base + i)
     assert await timelines.size(1) == 5
     assert await timelines.below(1, None, 10) == [base + i for i in range(11, 6, -1)]
     assert await timelines.state(1) == 1.0

@@ -165,7 +165,7 @@ async def bytes_per_entry(redis: Redis, *, timelines: int = 50) -> tuple[float, 
     for uid in users:
         await tl.start_empty(uid)
     for post_id in _ids(CAP + 50, 1003):  # a little past the cap: trimming included
-        await tl.push(users, post_id)
+        await tl.fan_out(users, post_id)
     total = 0
     entries = 0
     for uid in users:

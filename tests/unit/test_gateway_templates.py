@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.routes import all_routes, build_matcher
+from gateway.routes import Route, all_routes
 from gateway.templates import Matcher, PathDecodeError, TemplateError, compile_template
 
 
@@ -93,7 +93,9 @@ def test_every_annotated_rpc_is_routed_and_internal_ones_are_not() -> None:
     created = {(r.http_method, r.template.source) for r in routes if r.success_status == 201}
     assert created == {("POST", "/v1/users"), ("POST", "/v1/posts"), ("POST", "/v1/media")}
 
-    matcher = build_matcher(routes)
+    matcher: Matcher[Route] = Matcher()
+    for route in routes:
+        matcher.add(route.http_method, route.template, route)
     found = matcher.match("POST", "/v1/users/123:block")
     assert found is not None and found.target.rpc.endswith("/BlockUser")
     found = matcher.match("GET", "/v1/users:batchGet")
