@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 
 from koo.post.v1 import post_service_pb2 as pb
 from services.kit.blocks import post_hidden
-from services.kit.errors import NotFound
+from services.kit.errors import NotFound, ErrorReason
 from services.kit.readcache import LIKED_CAP, ReadCache
 from services.post.domain import PostDomain, PostView, check_post_id
 from services.post.records import post_message
@@ -80,14 +80,14 @@ class CachedReads:
             return
         blocked = await self.domain.block_set(viewer_id)
         if post_hidden(blocked, author_id=post.author.id, repost_of_author_id=post.repost_of_author_id):
-            raise NotFound(f"no post has the id {post.id}", reason="POST_NOT_FOUND")
+            raise NotFound(f"no post has the id {post.id}", reason=ErrorReason.POST_NOT_FOUND)
 
     async def _from_cache(self, post_id: int, viewer_id: int | None) -> pb.Post | None:
         """The post from the cache alone, or None when any part of it is not there."""
         assert self.cache is not None
         records, likes = await self.cache.read([post_id], viewer_id=viewer_id)
         if post_id in records.deleted:
-            raise NotFound(f"no post has the id {post_id}", reason="POST_NOT_FOUND")
+            raise NotFound(f"no post has the id {post_id}", reason=ErrorReason.POST_NOT_FOUND)
         post = records.posts.get(post_id)
         if post is None:
             return None
@@ -95,7 +95,7 @@ class CachedReads:
         original = await self.cache.records(checks)
         if original.deleted:
             # A plain re-koo shows its original: gone with it.
-            raise NotFound(f"no post has the id {post_id}", reason="POST_NOT_FOUND")
+            raise NotFound(f"no post has the id {post_id}", reason=ErrorReason.POST_NOT_FOUND)
         if original.missing:
             return None
         authors, missing = await self.cache.authors([post.author.id])

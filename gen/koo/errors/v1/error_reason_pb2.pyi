@@ -87,6 +87,8 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     """No post has this id (or it was deleted)."""
     NOT_AUTHOR: _ErrorReason.ValueType  # 51
     """Only the post's author may do this."""
+    NOT_YOURS: _ErrorReason.ValueType  # 52
+    """Only the owner may see this list (e.g. the posts a user liked)."""
     MEDIA_NOT_FOUND: _ErrorReason.ValueType  # 60
     """No media item has this id, or it is not the caller's."""
     MEDIA_NOT_READY: _ErrorReason.ValueType  # 61
@@ -171,6 +173,8 @@ POST_NOT_FOUND: ErrorReason.ValueType  # 50
 """No post has this id (or it was deleted)."""
 NOT_AUTHOR: ErrorReason.ValueType  # 51
 """Only the post's author may do this."""
+NOT_YOURS: ErrorReason.ValueType  # 52
+"""Only the owner may see this list (e.g. the posts a user liked)."""
 MEDIA_NOT_FOUND: ErrorReason.ValueType  # 60
 """No media item has this id, or it is not the caller's."""
 MEDIA_NOT_READY: ErrorReason.ValueType  # 61
