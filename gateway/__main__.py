@@ -46,7 +46,7 @@ def server_protocol(settings: GatewaySettings) -> type[GuardedHttpProtocol]:
 
 def main() -> None:
     settings = load_settings(SETTINGS_CLASS)
-    setup_logging("gateway", settings.log_level)
+    setup_logging("gateway", settings.log_level, settings.log_format)
     app = _traced(make_app(settings), settings)
     log.info("koo gateway serving on %s:%d", settings.listen_host(), settings.listen_port())
     try:

@@ -28,11 +28,21 @@ def cli() -> None:
     help="Where the embedded PostgreSQL and Redis keep their data.",
 )
 @click.option("--only", multiple=True, help="Start only these processes (repeatable).")
-def up(data_dir: Path, only: tuple[str, ...]) -> None:
+@click.option(
+    "--log-format",
+    type=click.Choice(["auto", "console", "json"]),
+    default="auto",
+    envvar="KOO_LOG_FORMAT",
+    show_default=True,
+    help="The processes' logs: short coloured lines for a terminal, or JSON lines; auto: console on a TTY.",
+)
+def up(data_dir: Path, only: tuple[str, ...], log_format: str) -> None:
     """Start everything on this machine (embedded PostgreSQL/Redis unless KOO_*_URL are set)."""
     from koo_cli.up import run_up
 
-    run_up(data_dir, only)
+    if log_format == "auto":
+        log_format = "console" if sys.stdout.isatty() else "json"
+    run_up(data_dir, only, log_format=log_format)
 
 
 @cli.command()

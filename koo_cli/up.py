@@ -62,11 +62,12 @@ def _serving(proc: Process) -> bool:
         return bool(reply.status == health_pb2.HealthCheckResponse.SERVING)
 
 
-def run_up(data_dir: Path, only: tuple[str, ...]) -> None:
+def run_up(data_dir: Path, only: tuple[str, ...], *, log_format: str = "json") -> None:
     data_dir = data_dir.expanduser().resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     env["KOO_DATA_DIR"] = str(data_dir)
+    env["KOO_LOG_FORMAT"] = log_format
     env.setdefault("KOO_ENV", "development")
     backends = EmbeddedBackends(data_dir)
     stopping = False

@@ -19,7 +19,7 @@ import grpc
 
 from services.kit.auth import TokenVerifier
 from services.kit.context import Caller, set_caller, set_request_id, set_workload
-from services.kit.errors import KooError, Unauthenticated, ErrorReason
+from services.kit.errors import ErrorReason, KooError, Unauthenticated
 from services.kit.work import count_rpc
 from services.kit.workload import METADATA_KEY, WorkloadIdentity
 

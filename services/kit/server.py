@@ -168,7 +168,7 @@ async def start_server(settings: KitSettings, *, name: str, register: Register) 
 
 async def run_service(settings: KitSettings, *, name: str, register: Register) -> None:
     """Serve until SIGTERM/SIGINT. `register` adds servicers and returns their full names."""
-    setup_logging(name, settings.log_level)
+    setup_logging(name, settings.log_level, settings.log_format)
     setup_tracing(name, settings.otlp_endpoint)
     running = await start_server(settings, name=name, register=register)
     stopping = asyncio.Event()

@@ -46,6 +46,9 @@ class KitSettings(BaseSettings):
     redis_url: str = ""
     data_dir: Path = Field(default_factory=default_data_dir)
     log_level: str = "INFO"
+    # `json` (one object a line, for log pipelines) or `console` (short coloured lines for a
+    # person at a terminal; `koo up` chooses it on a TTY).
+    log_format: Literal["json", "console"] = "json"
     otlp_endpoint: str = ""
     # JWKS JSON with the public keys every service accepts (rotation: several keys by kid).
     jwt_public_keys_file: Path | None = None

@@ -14,7 +14,7 @@ from typing import BinaryIO
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from koo.events.v1 import events_pb2 as events_pb
-from services.kit.errors import FailedPrecondition, InvalidArgument, NotFound, ErrorReason
+from services.kit.errors import ErrorReason, FailedPrecondition, InvalidArgument, NotFound
 from services.kit.events import add_event
 from services.kit.ids import Snowflake
 from services.media import av, images, store
@@ -283,7 +283,9 @@ class MediaDomain:
             blob = await self.storage.open(key)
         except FileNotFoundError:
             log.error("media %s: %s is missing from storage", media_id, key)
-            raise NotFound(f"the bytes of media {media_id} are missing", reason=ErrorReason.MEDIA_CONTENT_MISSING) from None
+            raise NotFound(
+                f"the bytes of media {media_id} are missing", reason=ErrorReason.MEDIA_CONTENT_MISSING
+            ) from None
         return Content(content_type=content_type, size=blob.size, chunks=blob.chunks)
 
 

@@ -16,7 +16,7 @@ from redis.exceptions import RedisError
 
 from koo.post.v1 import post_service_pb2 as pb
 from services.kit.blocks import post_hidden
-from services.kit.errors import NotFound, ErrorReason
+from services.kit.errors import ErrorReason, NotFound
 from services.kit.readcache import LIKED_CAP, ReadCache
 from services.post.domain import PostDomain, PostView, check_post_id
 from services.post.records import post_message

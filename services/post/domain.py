@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from koo.events.v1 import events_pb2 as events_pb
 from koo.media.v1 import media_service_pb2 as media_pb
 from services.kit.blocks import blocked_out, post_hidden
-from services.kit.errors import InvalidArgument, NotFound, PermissionDenied, ErrorReason
+from services.kit.errors import ErrorReason, InvalidArgument, NotFound, PermissionDenied
 from services.kit.events import add_event
 from services.kit.ids import Snowflake
 from services.kit.paging import decode_token, encode_token

@@ -22,7 +22,7 @@ from koo.user.v1 import user_service_pb2 as user_pb
 from koo.user.v1 import user_service_pb2_grpc as user_grpc
 from services.kit.blocks import BlockSets
 from services.kit.channels import Channels
-from services.kit.errors import FailedPrecondition, InvalidArgument, Unavailable, ErrorReason
+from services.kit.errors import ErrorReason, FailedPrecondition, InvalidArgument, Unavailable
 from services.kit.readcache import ReadCache
 from services.kit.upstream import upstream_errors
 
@@ -164,6 +164,7 @@ class Peers:
                 raise InvalidArgument("media_ids", message=f"media_ids: {media_id} failed processing")
             if item.status != media_pb.MEDIA_STATUS_READY:
                 raise FailedPrecondition(
-                    f"media {media_id} is still processing; attach it when it is ready", reason=ErrorReason.MEDIA_NOT_READY
+                    f"media {media_id} is still processing; attach it when it is ready",
+                    reason=ErrorReason.MEDIA_NOT_READY,
                 )
         return [found[i] for i in media_ids]

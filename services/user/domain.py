@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from koo.events.v1 import events_pb2 as events_pb
 from services.kit.auth import TokenSigner
 from services.kit.blocks import BlockSets
-from services.kit.errors import AlreadyExists, InvalidArgument, NotFound, PermissionDenied, Unauthenticated, ErrorReason
+from services.kit.errors import AlreadyExists, ErrorReason, InvalidArgument, NotFound, PermissionDenied, Unauthenticated
 from services.kit.events import add_event
 from services.kit.ids import Snowflake
 from services.kit.paging import decode_token, encode_token
@@ -152,7 +152,9 @@ class UserDomain:
                 password_hash=password_hash,
             )
             if user is None:
-                raise AlreadyExists(f"the handle {handle!r} is taken, or looks like one that is", reason=ErrorReason.HANDLE_TAKEN)
+                raise AlreadyExists(
+                    f"the handle {handle!r} is taken, or looks like one that is", reason=ErrorReason.HANDLE_TAKEN
+                )
             await add_event(db, schema=store.SCHEMA, event=events_pb.UserCreated(user=_profile(user)))
         return user
 
