@@ -111,7 +111,7 @@ def create_app(settings: GatewaySettings, *, routes: list[Route] | None = None) 
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        addresses = {name: settings.backend_address(name) for name in {r.backend for r in routes}}
+        addresses = {name: settings.addr(name) for name in {r.backend for r in routes}}
         backends = Backends.open(
             routes,
             addresses=addresses,

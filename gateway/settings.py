@@ -77,10 +77,3 @@ class GatewaySettings(KitSettings):
 
     def trusted_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
         return [ipaddress.ip_network(item, strict=False) for item in _csv(self.trusted_proxies)]
-
-    def backend_address(self, backend: str) -> str:
-        """Where a service listens: the `<backend>_addr` setting (`KOO_USER_ADDR`, ...)."""
-        address = getattr(self, f"{backend}_addr", None)
-        if not isinstance(address, str) or not address:
-            raise ValueError(f"no address for the {backend!r} service: set KOO_{backend.upper()}_ADDR")
-        return address

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from koo_cli.registry import BY_NAME, PROCESSES
+from services.kit.roster import BY_NAME, PROCESSES
 from services.kit.settings import default_data_dir
 
 

@@ -16,9 +16,9 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from koo_cli.embedded import EmbeddedBackends
-from koo_cli.registry import PROCESSES, Process
 from services.kit.auth import ensure_dev_keys
 from services.kit.migrations import upgrade_all
+from services.kit.roster import PROCESSES, Process
 
 STARTUP_TIMEOUT = 60.0
 RUNTIME_FILE = "runtime.json"

@@ -19,14 +19,13 @@ from typing import Any
 
 import grpc
 
-from koo_cli.registry import BY_NAME, PROCESSES
 from services.kit.channels import open_channel
+from services.kit.roster import BY_NAME, PROCESSES, SERVICES
 from services.kit.server import RunningServer, start_server
 from services.kit.workload import METADATA_KEY, WorkloadIdentity, load_service_key
 
-SERVICES = ("user", "post", "feed", "search", "media")
-# Workers (event consumers) run in the test process too, when their module exists.
-WORKERS = tuple(p.name for p in PROCESSES if p.kind == "worker" and p.name != "outbox-relay")
+# Workers (event consumers) run in the test process too, as `koo up` starts them.
+WORKERS = tuple(p.name for p in PROCESSES if p.kind == "worker" and p.in_up)
 
 
 def free_port() -> int:

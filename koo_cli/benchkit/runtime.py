@@ -10,6 +10,7 @@ from typing import Any
 
 import click
 
+from services.kit.roster import SERVICES
 from services.kit.settings import KitSettings
 
 RUNTIME_FILE = "runtime.json"
@@ -79,7 +80,7 @@ def find_runtime(data_dir: Path, *, need_backends: bool = True) -> Runtime:
     # Peers' addresses: KOO_<SVC>_ADDR when set, else where this `koo up` runs them.
     addrs = {
         f"{name}_addr": f"127.0.0.1:{processes[name]['port']}"
-        for name in ("user", "post", "feed", "search", "media")
+        for name in SERVICES
         if name in processes and not os.environ.get(f"KOO_{name.upper()}_ADDR")
     }
     settings = KitSettings(data_dir=data_dir, database_url=database_url, redis_url=redis_url, **addrs)  # type: ignore[arg-type]

@@ -22,10 +22,10 @@ SETTINGS_CLASS = FeedSettings
 
 
 def build_feed(settings: FeedSettings, res: Resources, *, keys: FeedKeys | None = None) -> FeedDomain:
-    assert res.redis is not None, "the feed needs Redis"
+    redis = res.require_redis("the feed service")
     keys = keys or FeedKeys()
-    peers = FeedPeers(res.channels, res.redis, keys=keys, graph_ttl=settings.feed_graph_cache_seconds)
-    return FeedDomain(settings, redis=res.redis, peers=peers, keys=keys)
+    peers = FeedPeers(res.channels, redis, keys=keys, graph_ttl=settings.feed_graph_cache_seconds)
+    return FeedDomain(settings, redis=redis, peers=peers, keys=keys)
 
 
 def make_register(settings: FeedSettings) -> Register:

@@ -9,17 +9,10 @@ from alembic.config import Config
 from sqlalchemy import create_engine, text
 
 from services.kit.db import sqlalchemy_url
+from services.kit.roster import SCHEMAS
 
 log = logging.getLogger("koo.migrate")
 
-# Order matters only for readability: no schema reads another's tables.
-SERVICE_SCHEMAS: dict[str, str] = {
-    "user": "koo_user",
-    "post": "koo_post",
-    "feed": "koo_feed",
-    "search": "koo_search",
-    "media": "koo_media",
-}
 _LOCK_KEY = 0x6B6F6F  # pg_advisory_lock key: one migrator at a time
 
 
@@ -27,7 +20,7 @@ def alembic_config(service: str, database_url: str) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", f"services.{service}:migrations")
     cfg.attributes["database_url"] = database_url
-    cfg.attributes["schema"] = SERVICE_SCHEMAS[service]
+    cfg.attributes["schema"] = SCHEMAS[service]
     return cfg
 
 
@@ -38,7 +31,7 @@ def upgrade_all(database_url: str, services: list[str] | None = None) -> list[st
     with engine.connect() as conn:
         conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": _LOCK_KEY})
         try:
-            for service in services or list(SERVICE_SCHEMAS):
+            for service in services or list(SCHEMAS):
                 log.info("migrating %s", service)
                 command.upgrade(alembic_config(service, database_url), "head")
                 done.append(service)

@@ -13,7 +13,7 @@ import grpc
 
 from services.kit.event_types import event_topics
 from services.kit.events import run_relay
-from services.kit.migrations import SERVICE_SCHEMAS
+from services.kit.roster import SCHEMAS
 from services.kit.server import Register, Resources, run_service
 from services.kit.settings import KitSettings, load_settings
 
@@ -22,10 +22,10 @@ SETTINGS_CLASS = KitSettings
 
 def make_register(settings: KitSettings) -> Register:
     async def register(server: grpc.aio.Server, res: Resources) -> list[str]:
-        assert res.engine is not None and res.redis is not None, "the relay needs PostgreSQL and Redis"
+        engine, redis = res.require_engine("the outbox relay"), res.require_redis("the outbox relay")
         for topic in event_topics():  # a topic is named after the service that publishes it
-            schema = SERVICE_SCHEMAS[topic]
-            res.spawn(run_relay(res.engine, res.redis, schema=schema), name=f"relay-{schema}")
+            schema = SCHEMAS[topic]
+            res.spawn(run_relay(engine, redis, schema=schema), name=f"relay-{schema}")
         return []
 
     return register

@@ -29,7 +29,8 @@ from services.kit.interceptors import ServiceInterceptor
 from services.kit.logs import setup_logging
 from services.kit.paging import configure_page_tokens
 from services.kit.redis_client import create_redis
-from services.kit.settings import DEFAULT_PORTS, KitSettings
+from services.kit.roster import BY_NAME
+from services.kit.settings import KitSettings
 from services.kit.telemetry import instrument_engine, setup_tracing, shutdown_tracing
 from services.kit.work import count_statements
 from services.kit.workload import WorkloadIdentity
@@ -61,6 +62,22 @@ class Resources:
     def on_close(self, closer: Callable[[], Awaitable[None]]) -> None:
         self.closers.append(closer)
 
+    def require_engine(self, who: str) -> AsyncEngine:
+        """PostgreSQL, or a start-up error saying `who` needs it (not an assert: those vanish under -O)."""
+        if self.engine is None:
+            raise MissingBackend(f"{who} needs PostgreSQL: set KOO_DATABASE_URL")
+        return self.engine
+
+    def require_redis(self, who: str) -> Redis:
+        """Redis, or a start-up error saying `who` needs it."""
+        if self.redis is None:
+            raise MissingBackend(f"{who} needs Redis: set KOO_REDIS_URL")
+        return self.redis
+
+
+class MissingBackend(RuntimeError):
+    """A process was started without a backend it cannot work without."""
+
 
 def _report_crash(task: asyncio.Task[Any]) -> None:
     if not task.cancelled() and task.exception() is not None:
@@ -87,17 +104,7 @@ async def build_resources(settings: KitSettings, *, name: str) -> Resources:
         worker_id = await lease_worker_id(redis) if redis is not None else 0
     identity = settings.workload_identity(name)
     configure_page_tokens(identity.derive("page-tokens"))
-    channels = Channels(
-        {
-            "user": settings.user_addr,
-            "post": settings.post_addr,
-            "feed": settings.feed_addr,
-            "search": settings.search_addr,
-            "media": settings.media_addr,
-        },
-        timeout=settings.call_timeout,
-        identity=identity,
-    )
+    channels = Channels(settings.peer_addrs(), timeout=settings.call_timeout, identity=identity)
     return Resources(
         settings=settings,
         engine=engine,
@@ -156,7 +163,7 @@ async def start_server(settings: KitSettings, *, name: str, register: Register) 
         [*names, health_pb2.DESCRIPTOR.services_by_name["Health"].full_name, reflection.SERVICE_NAME],
         server,
     )
-    port = settings.port if settings.port else DEFAULT_PORTS.get(name, 0)
+    port = settings.port or (BY_NAME[name].default_port if name in BY_NAME else 0)
     host = settings.listen_host()
     bound = server.add_insecure_port(f"{host}:{port}")
     await server.start()

@@ -10,20 +10,8 @@ from typing import Literal, TypeVar
 from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.kit.roster import SERVICES, default_addr
 from services.kit.workload import WorkloadIdentity, load_service_key
-
-DEFAULT_PORTS: dict[str, int] = {
-    "user": 50051,
-    "post": 50052,
-    "feed": 50053,
-    "search": 50054,
-    "media": 50055,
-    "gateway": 8080,
-    "feed-worker": 50061,
-    "search-indexer": 50062,
-    "media-worker": 50063,
-    "outbox-relay": 50064,
-}
 
 
 def default_data_dir() -> Path:
@@ -58,11 +46,11 @@ class KitSettings(BaseSettings):
     # development and tests make one under the data folder.
     service_key_file: Path | None = None
     # Where the other services listen (host:port).
-    user_addr: str = "127.0.0.1:50051"
-    post_addr: str = "127.0.0.1:50052"
-    feed_addr: str = "127.0.0.1:50053"
-    search_addr: str = "127.0.0.1:50054"
-    media_addr: str = "127.0.0.1:50055"
+    user_addr: str = default_addr("user")
+    post_addr: str = default_addr("post")
+    feed_addr: str = default_addr("feed")
+    search_addr: str = default_addr("search")
+    media_addr: str = default_addr("media")
     # Deadline for service-to-service calls, seconds.
     call_timeout: float = 5.0
     # Connections each process keeps to PostgreSQL (and as many again under bursts).
@@ -71,6 +59,17 @@ class KitSettings(BaseSettings):
     worker_id: int = -1
     # Seconds the server drains in-flight calls after SIGTERM (matches the k8s preStop).
     shutdown_grace: float = 20.0
+
+    def addr(self, service: str) -> str:
+        """Where a peer service listens: the `<service>_addr` setting (`KOO_USER_ADDR`, ...)."""
+        address = getattr(self, f"{service}_addr", None)
+        if not isinstance(address, str) or not address:
+            raise ValueError(f"no address for the {service!r} service: set KOO_{service.upper()}_ADDR")
+        return address
+
+    def peer_addrs(self) -> dict[str, str]:
+        """Every service's address, by name."""
+        return {service: self.addr(service) for service in SERVICES}
 
     @model_validator(mode="after")
     def _require_backends(self) -> KitSettings:

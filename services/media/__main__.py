@@ -26,26 +26,26 @@ SETTINGS_CLASS = MediaSettings
 
 def make_register(settings: MediaSettings) -> Register:
     async def register(server: grpc.aio.Server, res: Resources) -> list[str]:
-        assert res.engine is not None and res.redis is not None, "the media service needs PostgreSQL and Redis"
+        engine, redis = res.require_engine("the media service"), res.require_redis("the media service")
         storage = build_storage(settings)
         res.on_close(storage.close)
         domain = MediaDomain(
-            res.engine,
+            engine,
             ids=res.ids,
             storage=storage,
             tmp_dir=settings.media_tmp_dir,
             ffprobe=settings.ffprobe_path,
             probe_timeout=settings.probe_timeout,
-            block_set=MediaPeers(res.channels, res.redis).block_set,
+            block_set=MediaPeers(res.channels, redis).block_set,
             decode_budget=DecodeBudget(
                 capacity_bytes=settings.image_decode_budget_mb * 2**20, wait=settings.image_decode_wait
             ),
         )
         media_service_pb2_grpc.add_MediaServiceServicer_to_server(MediaServicer(domain), server)
-        res.spawn(run_relay(res.engine, res.redis, schema=store.SCHEMA), name="media-outbox-relay")
+        res.spawn(run_relay(engine, redis, schema=store.SCHEMA), name="media-outbox-relay")
         # Media becomes visible beyond its owner when a post holds it (post events).
         attachments = StreamConsumer(
-            res.redis, topic="post", group="media-attachments", handler=PostAttachments(res.engine).handle
+            redis, topic="post", group="media-attachments", handler=PostAttachments(engine).handle
         )
         res.spawn(attachments.run(), name="media-attachments")
         return [SERVICE_NAME]

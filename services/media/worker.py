@@ -22,11 +22,11 @@ SETTINGS_CLASS = MediaSettings
 
 def make_register(settings: MediaSettings) -> Register:
     async def register(server: grpc.aio.Server, res: Resources) -> list[str]:
-        assert res.engine is not None and res.redis is not None, "the media-worker needs PostgreSQL and Redis"
+        engine, redis = res.require_engine("the media-worker"), res.require_redis("the media-worker")
         storage = build_storage(settings)
         res.on_close(storage.close)
         processor = MediaProcessor(
-            res.engine,
+            engine,
             storage,
             tmp_dir=settings.media_tmp_dir,
             ffmpeg=settings.ffmpeg_path,
@@ -37,7 +37,7 @@ def make_register(settings: MediaSettings) -> Register:
         base = consumer_name()
         for n in range(max(1, settings.media_worker_concurrency)):
             consumer = StreamConsumer(
-                res.redis,
+                redis,
                 topic="media",
                 group="media-worker",
                 handler=processor.handle,

@@ -26,10 +26,10 @@ SETTINGS_CLASS = PostSettings
 
 def make_register(settings: PostSettings) -> Register:
     async def register(server: grpc.aio.Server, res: Resources) -> list[str]:
-        assert res.engine is not None, "the post service needs PostgreSQL"
+        engine = res.require_engine("the post service")
         cache = ReadCache(res.redis) if res.redis is not None else None
         domain = PostDomain(
-            res.engine,
+            engine,
             ids=res.ids,
             peers=Peers(res.channels, cache, redis=res.redis),
             changes=CacheWriter(cache) if cache else None,
@@ -42,7 +42,7 @@ def make_register(settings: PostSettings) -> Register:
         if settings.relay_outbox and res.redis is not None:
             # Posts are written to PostgreSQL only; while Redis is away the relay keeps
             # the events in the outbox and publishes them when it returns.
-            res.spawn(run_relay(res.engine, res.redis, schema=store.SCHEMA), name="post-outbox-relay")
+            res.spawn(run_relay(engine, res.redis, schema=store.SCHEMA), name="post-outbox-relay")
         return [SERVICE_NAME]
 
     return register

@@ -79,7 +79,7 @@ async def apply_user_events(backend: SearchBackend, events: list[Event]) -> None
 
 def make_register(settings: SearchSettings) -> Register:
     async def register(server: grpc.aio.Server, res: Resources) -> list[str]:
-        assert res.redis is not None, "the search indexer needs Redis"
+        redis = res.require_redis("the search indexer")
         backend = await open_backend(settings, res.engine)
         res.on_close(backend.close)
 
@@ -91,7 +91,7 @@ def make_register(settings: SearchSettings) -> Register:
 
         group, batch = settings.search_indexer_group, settings.search_indexer_batch
         for topic, handler in (("post", on_posts), ("user", on_users)):
-            consumer = StreamConsumer(res.redis, topic=topic, group=group, handler=handler, batch=batch)
+            consumer = StreamConsumer(redis, topic=topic, group=group, handler=handler, batch=batch)
             res.spawn(consumer.run(), name=f"search-indexer-{topic}")
         return []
 

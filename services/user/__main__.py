@@ -49,9 +49,9 @@ SETTINGS_CLASS = UserSettings
 
 def make_register(settings: UserSettings) -> Register:
     async def register(server: grpc.aio.Server, res: Resources) -> list[str]:
-        assert res.engine is not None and res.redis is not None, "the user service needs PostgreSQL and Redis"
+        engine, redis = res.require_engine("the user service"), res.require_redis("the user service")
         domain = UserDomain(
-            res.engine,
+            engine,
             ids=res.ids,
             signer=build_signer(settings),
             hasher=build_hasher(settings),
@@ -68,7 +68,6 @@ def make_register(settings: UserSettings) -> Register:
             block_sets=BlockSets(res.redis, None),
         )
         user_service_pb2_grpc.add_UserServiceServicer_to_server(UserServicer(domain), server)
-        engine, redis = res.engine, res.redis
         res.spawn(run_relay(engine, redis, schema=store.SCHEMA), name="user-outbox-relay")
 
         async def counters(events: list[Event]) -> None:

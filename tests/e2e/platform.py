@@ -27,7 +27,7 @@ from pathlib import Path
 
 import httpx
 
-from koo_cli.registry import PROCESSES
+from services.kit.roster import PROCESSES
 from tests.backends import test_database
 
 READY_TIMEOUT = 120.0

@@ -22,6 +22,7 @@ import pytest_asyncio
 
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
+from services.kit.roster import SERVICES
 from services.kit.work import work_for
 from tests.clients import Account, new_account
 from tests.harness import Stack
@@ -38,7 +39,7 @@ def gateway_settings(stack: Stack, data_dir: Path, redis_url: str) -> GatewaySet
         data_dir=data_dir,
         redis_url=redis_url,
         rate_limits_enabled=False,
-        **{f"{name}_addr": stack.addr(name) for name in ("user", "post", "feed", "search", "media")},
+        **{f"{name}_addr": stack.addr(name) for name in SERVICES},
     )
 
 

@@ -25,12 +25,11 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from koo_cli.registry import PROCESSES, Process
 from services.kit.auth import ensure_dev_keys
 from services.kit.migrations import upgrade_all
+from services.kit.roster import PROCESSES, SERVICES, Process
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("user", "post", "feed", "search", "media")
 
 
 def free_port() -> int:

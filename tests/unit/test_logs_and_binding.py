@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 
 from services.kit.logs import ConsoleFormatter
+from services.kit.roster import PROCESSES
+from services.kit.settings import KitSettings
 
 
 def _record(level: int, message: str, request_id: str = "") -> logging.LogRecord:
@@ -26,3 +28,11 @@ def test_each_process_keeps_its_own_colour() -> None:
     user = ConsoleFormatter("user", colour=True).format(_record(logging.INFO, "up"))
     again = ConsoleFormatter("user", colour=True).format(_record(logging.INFO, "up"))
     assert "\033[" in user and user == again
+
+
+def test_every_service_of_the_roster_has_an_address_setting() -> None:
+    settings = KitSettings(env="test")
+    for process in PROCESSES:
+        if process.kind == "grpc":
+            assert settings.addr(process.name) == f"127.0.0.1:{process.default_port}", process.name
+            assert process.schema and process.health_name.startswith(f"koo.{process.name}.v1.")
