@@ -6,7 +6,7 @@ import asyncio
 
 import grpc
 
-from koo.feed.v1 import feed_service_pb2, feed_service_pb2_grpc
+from koo.feed.v1 import feed_service_pb2
 from services.feed.domain import FeedDomain
 from services.feed.keys import FeedKeys
 from services.feed.peers import FeedPeers
@@ -15,6 +15,7 @@ from services.feed.servicer import FeedServicer
 from services.feed.settings import FeedSettings
 from services.kit.server import Register, Resources, run_service
 from services.kit.settings import load_settings
+from services.kit.wire import add_strict_servicer
 
 SERVICE_NAME = feed_service_pb2.DESCRIPTOR.services_by_name["FeedService"].full_name
 
@@ -33,7 +34,7 @@ def make_register(settings: FeedSettings) -> Register:
         feed = build_feed(settings, res)
         if settings.feed_tune_redis:
             await ensure_compact_timelines(feed.redis, entries=settings.feed_timeline_cap + 2)
-        feed_service_pb2_grpc.add_FeedServiceServicer_to_server(FeedServicer(feed), server)
+        add_strict_servicer(server, FeedServicer(feed), feed_service_pb2.DESCRIPTOR.services_by_name["FeedService"])
         return [SERVICE_NAME]
 
     return register

@@ -29,7 +29,7 @@ from services.feed.trends import Trends
 from services.kit.errors import ErrorReason, InvalidArgument, PermissionDenied
 from services.kit.paging import decode_token, encode_token
 from services.kit.readcache import CacheKeys, ReadCache
-from services.kit.text import LANGUAGES
+from services.kit.text import check_languages
 
 log = logging.getLogger("koo.feed")
 
@@ -50,15 +50,6 @@ class Source:
 
     ids: list[int]
     floor: int
-
-
-def check_languages(languages: Sequence[str], field: str = "language") -> frozenset[str]:
-    unknown = [code for code in languages if code not in LANGUAGES]
-    if unknown:
-        raise InvalidArgument(
-            field, message=f"{field}: unknown language code {unknown[0]!r}; use one of {' '.join(sorted(LANGUAGES))}"
-        )
-    return frozenset(languages)
 
 
 class FeedDomain:
@@ -118,7 +109,7 @@ class FeedDomain:
     async def home(
         self, *, user_id: int, size: int, page_token: str, languages: Sequence[str]
     ) -> tuple[list[post_pb.Post], str]:
-        wanted = check_languages(languages)
+        wanted = frozenset(check_languages(languages, field="language"))
         cursor = decode_token(page_token, kind="home")
         if cursor is not None and cursor.get("u") != user_id:
             raise InvalidArgument("page_token", message="page_token belongs to another feed")
@@ -235,7 +226,7 @@ class FeedDomain:
 
     async def trending(self, *, language: str, limit: int) -> list[tuple[str, int]]:
         if language:
-            check_languages([language])
+            check_languages([language], field="language")
         if limit < 0:
             raise InvalidArgument("limit", message="limit must not be negative")
         return await self.trends.top(language=language, limit=min(limit or DEFAULT_TRENDS, MAX_TRENDS))

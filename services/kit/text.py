@@ -12,8 +12,11 @@ characters), which impersonate and reorder; ZWJ/ZWNJ stay, Indic scripts need th
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Iterable
 
 import regex
+
+from services.kit.errors import InvalidArgument
 
 LANGUAGES: frozenset[str] = frozenset({"as", "bn", "en", "gu", "hi", "kn", "ml", "mr", "or", "pa", "ta", "te"})
 
@@ -242,3 +245,20 @@ def dominant_script(text: str) -> str | None:
     if not counts:
         return None
     return max(counts.items(), key=lambda kv: kv[1])[0]
+
+
+def language_problem(codes: Iterable[str], *, field: str) -> str | None:
+    """What is wrong with `codes` as Koo's language codes, for a field violation; None if nothing."""
+    unknown = next((code for code in codes if code not in LANGUAGES), None)
+    if unknown is None:
+        return None
+    return f"{field}: unknown language code {unknown!r}; use one of {' '.join(sorted(LANGUAGES))}"
+
+
+def check_languages(codes: Iterable[str], *, field: str = "languages") -> list[str]:
+    """`codes` without repeats, in their order; INVALID_ARGUMENT naming `field` for an unknown one."""
+    codes = list(codes)
+    problem = language_problem(codes, field=field)
+    if problem is not None:
+        raise InvalidArgument(field, message=problem)
+    return list(dict.fromkeys(codes))

@@ -25,7 +25,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from services.kit.errors import Unauthenticated
+from services.kit.errors import ErrorReason, Unauthenticated
 
 METADATA_KEY = "x-koo-workload"
 # The end user's address as the gateway decided it; believed only on calls that carry a
@@ -110,17 +110,18 @@ class WorkloadIdentity:
         """The workload a token speaks for, or UNAUTHENTICATED."""
         if not token:
             raise Unauthenticated(
-                "internal RPCs need a Koo service token: call through the gateway", reason="WORKLOAD_UNAUTHENTICATED"
+                "internal RPCs need a Koo service token: call through the gateway",
+                reason=ErrorReason.WORKLOAD_UNAUTHENTICATED,
             )
         parts = token.split(".")
         if len(parts) != 4:
-            raise Unauthenticated("the service token is malformed", reason="WORKLOAD_UNAUTHENTICATED")
+            raise Unauthenticated("the service token is malformed", reason=ErrorReason.WORKLOAD_UNAUTHENTICATED)
         version, name, issued, mac = parts
         if version != "v1" or not _NAME.match(name) or not issued.isdigit():
-            raise Unauthenticated("the service token is malformed", reason="WORKLOAD_UNAUTHENTICATED")
+            raise Unauthenticated("the service token is malformed", reason=ErrorReason.WORKLOAD_UNAUTHENTICATED)
         if not hmac.compare_digest(mac, self._mac(f"v1.{name}.{issued}")):
-            raise Unauthenticated("the service token is not signed by Koo", reason="WORKLOAD_UNAUTHENTICATED")
+            raise Unauthenticated("the service token is not signed by Koo", reason=ErrorReason.WORKLOAD_UNAUTHENTICATED)
         age = time.time() - int(issued)
         if age > TOKEN_TTL or age < -_CLOCK_SKEW:
-            raise Unauthenticated("the service token has expired", reason="WORKLOAD_UNAUTHENTICATED")
+            raise Unauthenticated("the service token has expired", reason=ErrorReason.WORKLOAD_UNAUTHENTICATED)
         return Workload(name)

@@ -6,10 +6,11 @@ import asyncio
 
 import grpc
 
-from koo.media.v1 import media_service_pb2, media_service_pb2_grpc
+from koo.media.v1 import media_service_pb2
 from services.kit.events import StreamConsumer, run_relay
 from services.kit.server import Register, Resources, run_service
 from services.kit.settings import load_settings
+from services.kit.wire import add_strict_servicer
 from services.media import store
 from services.media.decode_budget import DecodeBudget
 from services.media.domain import MediaDomain
@@ -41,7 +42,9 @@ def make_register(settings: MediaSettings) -> Register:
                 capacity_bytes=settings.image_decode_budget_mb * 2**20, wait=settings.image_decode_wait
             ),
         )
-        media_service_pb2_grpc.add_MediaServiceServicer_to_server(MediaServicer(domain), server)
+        add_strict_servicer(
+            server, MediaServicer(domain), media_service_pb2.DESCRIPTOR.services_by_name["MediaService"]
+        )
         res.spawn(run_relay(engine, redis, schema=store.SCHEMA), name="media-outbox-relay")
         # Media becomes visible beyond its owner when a post holds it (post events).
         attachments = StreamConsumer(

@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
-from services.kit.errors import Unavailable
+from services.kit.errors import ErrorReason, Unavailable
 from services.media.limits import Rejected
 
 BYTES_PER_PIXEL = 4  # decoded as RGBA at worst
@@ -39,7 +39,7 @@ class DecodeBudget:
             raise Rejected(
                 f"this image is too large to process ({cost // 2**20} MB decoded; the limit is "
                 f"{self.capacity // 2**20} MB): send fewer pixels",
-                reason="MEDIA_TOO_LARGE",
+                reason=ErrorReason.MEDIA_TOO_LARGE,
             )
         async with self._changed:
             try:
@@ -47,7 +47,7 @@ class DecodeBudget:
             except TimeoutError:
                 raise Unavailable(
                     "the media service is busy processing images; try again shortly",
-                    reason="MEDIA_BUSY",
+                    reason=ErrorReason.MEDIA_BUSY,
                     retry_after=max(1.0, self.wait),
                 ) from None
             self._used += cost

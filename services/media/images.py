@@ -47,7 +47,8 @@ def image_size(src: Path, sniffed: Sniffed) -> tuple[int, int, int]:
             width, height = img.size
             if width * height > IMAGE_MAX_PIXELS:
                 raise Rejected(
-                    f"images must be at most {IMAGE_MAX_PIXELS // 1_000_000} megapixels", reason="MEDIA_TOO_LARGE"
+                    f"images must be at most {IMAGE_MAX_PIXELS // 1_000_000} megapixels",
+                    reason=ErrorReason.MEDIA_TOO_LARGE,
                 )
             frames = getattr(img, "n_frames", 1) if fmt in ("GIF", "WEBP") else 1
             return width, height, int(frames)

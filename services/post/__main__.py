@@ -11,13 +11,13 @@ from services.kit.events import run_relay
 from services.kit.readcache import ReadCache
 from services.kit.server import Register, Resources, run_service
 from services.kit.settings import load_settings
+from services.kit.wire import add_strict_servicer
 from services.post import store
 from services.post.cached import CachedReads, CacheWriter
 from services.post.domain import PostDomain
 from services.post.peers import Peers
 from services.post.servicer import PostServicer
 from services.post.settings import PostSettings
-from services.post.wire import add_strict_servicer
 
 SERVICE_NAME = post_service_pb2.DESCRIPTOR.services_by_name["PostService"].full_name
 

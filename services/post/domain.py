@@ -22,7 +22,7 @@ from services.kit.errors import ErrorReason, InvalidArgument, NotFound, Permissi
 from services.kit.events import add_event
 from services.kit.ids import Snowflake
 from services.kit.paging import decode_token, encode_token
-from services.kit.text import LANGUAGES, TextError, clean_text, extract_hashtags, extract_mentions
+from services.kit.text import TextError, clean_text, extract_hashtags, extract_mentions, language_problem
 from services.post import store
 from services.post.langdetect import choose_language
 from services.post.peers import Author, Peers
@@ -118,10 +118,9 @@ class PostDomain:
             violations["media_ids"] = "media_ids: the same media twice"
         if not clean and "text" not in violations and not media_ids and not draft.repost_of_id:
             violations["text"] = "text must not be empty (except with media or as a plain re-koo)"
-        if draft.language and draft.language not in LANGUAGES:
-            violations["language"] = (
-                f"language: unknown code {draft.language!r}; use one of {' '.join(sorted(LANGUAGES))}"
-            )
+        problem = language_problem([draft.language] if draft.language else [], field="language")
+        if problem:
+            violations["language"] = problem
         _positive_id(draft.reply_to_id, "reply_to_id", violations)
         _positive_id(draft.repost_of_id, "repost_of_id", violations)
         if draft.reply_to_id and draft.repost_of_id:

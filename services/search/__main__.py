@@ -6,9 +6,10 @@ import asyncio
 
 import grpc
 
-from koo.search.v1 import search_service_pb2, search_service_pb2_grpc
+from koo.search.v1 import search_service_pb2
 from services.kit.server import Register, Resources, run_service
 from services.kit.settings import load_settings
+from services.kit.wire import add_strict_servicer
 from services.search.backends import open_backend
 from services.search.domain import SearchDomain
 from services.search.peers import Peers
@@ -26,7 +27,7 @@ def make_register(settings: SearchSettings) -> Register:
         res.on_close(backend.close)
         peers = Peers(res.channels)
         servicer = SearchServicer(SearchDomain(backend, peers), peers)
-        search_service_pb2_grpc.add_SearchServiceServicer_to_server(servicer, server)
+        add_strict_servicer(server, servicer, search_service_pb2.DESCRIPTOR.services_by_name["SearchService"])
         return [SERVICE_NAME]
 
     return register

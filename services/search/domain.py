@@ -20,7 +20,7 @@ import regex
 
 from services.kit.errors import InvalidArgument
 from services.kit.paging import decode_token, encode_token
-from services.kit.text import LANGUAGES, TextError, check_clean, grapheme_length
+from services.kit.text import TextError, check_clean, check_languages, grapheme_length
 from services.search.analysis import QueryWord, hashtag_key, normalize, query_phonetics, query_words
 from services.search.store import Cursor, HashtagHit, HashtagQuery, Hit, PostQuery, SearchBackend, UserQuery
 
@@ -97,8 +97,8 @@ class SearchDomain:
         self, *, q: str, language: str, author_id: int, size: int, page_token: str, viewer_id: int | None
     ) -> IdPage:
         text = clean_query(q)
-        if language and language not in LANGUAGES:
-            raise InvalidArgument("language", message=f"language {language!r} is not one of {sorted(LANGUAGES)}")
+        if language:
+            check_languages([language], field="language")
         if author_id < 0:
             raise InvalidArgument("author_id", message="author_id must be a user's id or 0")
         words: tuple[QueryWord, ...] = tuple(query_words(text))

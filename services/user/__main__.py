@@ -8,7 +8,7 @@ import grpc
 from argon2 import PasswordHasher
 from argon2.profiles import RFC_9106_LOW_MEMORY
 
-from koo.user.v1 import user_service_pb2, user_service_pb2_grpc
+from koo.user.v1 import user_service_pb2
 from services.kit.auth import TokenSigner, ensure_dev_keys
 from services.kit.blocks import BlockSets
 from services.kit.events import Event, StreamConsumer, run_relay
@@ -16,6 +16,7 @@ from services.kit.rates import parse_rate
 from services.kit.revocation import SessionRevocations
 from services.kit.server import Register, Resources, run_service
 from services.kit.settings import load_settings
+from services.kit.wire import add_strict_servicer
 from services.user import store
 from services.user.counters import apply_post_events
 from services.user.domain import UserDomain
@@ -59,15 +60,15 @@ def make_register(settings: UserSettings) -> Register:
             refresh_ttl=settings.refresh_token_ttl,
             gate=HashGate(concurrency=settings.hash_concurrency, queue=settings.hash_queue, wait=settings.hash_wait),
             guard=SignInGuard(
-                res.redis,
+                redis,
                 per_ip=parse_rate(settings.rate_login_failures),
                 per_account=parse_rate(settings.rate_login_failures_account),
             ),
-            revocations=SessionRevocations(res.redis),
+            revocations=SessionRevocations(redis),
             refresh_grace=settings.refresh_reuse_grace,
-            block_sets=BlockSets(res.redis, None),
+            block_sets=BlockSets(redis, None),
         )
-        user_service_pb2_grpc.add_UserServiceServicer_to_server(UserServicer(domain), server)
+        add_strict_servicer(server, UserServicer(domain), user_service_pb2.DESCRIPTOR.services_by_name["UserService"])
         res.spawn(run_relay(engine, redis, schema=store.SCHEMA), name="user-outbox-relay")
 
         async def counters(events: list[Event]) -> None:

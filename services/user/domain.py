@@ -20,7 +20,7 @@ from services.kit.events import add_event
 from services.kit.ids import Snowflake
 from services.kit.paging import decode_token, encode_token
 from services.kit.revocation import SessionRevocations
-from services.kit.text import LANGUAGES, TextError, clean_text
+from services.kit.text import TextError, check_languages, clean_text
 from services.user import store
 from services.user.handles import HANDLE_RE, is_reserved, skeleton
 from services.user.hashing import HashGate
@@ -44,16 +44,6 @@ def check_handle(handle: str) -> str:
     if is_reserved(handle):
         raise InvalidArgument("handle", message=f"the handle {handle!r} is reserved")
     return handle
-
-
-def check_languages(languages: list[str], field: str = "languages") -> list[str]:
-    unknown = [code for code in languages if code not in LANGUAGES]
-    if unknown:
-        raise InvalidArgument(
-            field,
-            message=f"{field}: unknown language code {unknown[0]!r}; use one of {' '.join(sorted(LANGUAGES))}",
-        )
-    return list(dict.fromkeys(languages))
 
 
 def check_display_name(value: str) -> str:

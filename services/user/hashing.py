@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import Callable
 from typing import TypeVar
 
-from services.kit.errors import Unavailable
+from services.kit.errors import ErrorReason, Unavailable
 
 T = TypeVar("T")
 
@@ -25,7 +25,9 @@ class HashGate:
 
     def _busy(self) -> Unavailable:
         return Unavailable(
-            "sign-in is busy right now; try again in a moment", reason="SIGN_IN_BUSY", retry_after=max(1.0, self._wait)
+            "sign-in is busy right now; try again in a moment",
+            reason=ErrorReason.SIGN_IN_BUSY,
+            retry_after=max(1.0, self._wait),
         )
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:

@@ -22,7 +22,7 @@ import math
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from services.kit.errors import ResourceExhausted
+from services.kit.errors import ErrorReason, ResourceExhausted
 from services.kit.rates import Rate
 
 log = logging.getLogger("koo.user.signin")
@@ -88,7 +88,9 @@ class SignInGuard:
         if wait_ms > 0:
             seconds = max(1, math.ceil(wait_ms / 1000))
             raise ResourceExhausted(
-                f"too many failed sign-ins: try again in {seconds} s", reason="RATE_LIMITED", retry_after=seconds
+                f"too many failed sign-ins: try again in {seconds} s",
+                reason=ErrorReason.RATE_LIMITED,
+                retry_after=seconds,
             )
 
     async def succeeded(self, user_id: int, ip: str) -> None:

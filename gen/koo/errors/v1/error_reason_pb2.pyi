@@ -61,6 +61,12 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     """The refresh token is unknown, revoked or expired: sign in again."""
     REFRESH_TOKEN_REUSED: _ErrorReason.ValueType  # 25
     """The refresh token was already used, so a copy exists: the whole sign-in was ended."""
+    TOKEN_REVOKED: _ErrorReason.ValueType  # 26
+    """The session of this access token has signed out: sign in again."""
+    SIGN_IN_BUSY: _ErrorReason.ValueType  # 27
+    """Sign-in is busy checking passwords; retry after `Retry-After`."""
+    WORKLOAD_UNAUTHENTICATED: _ErrorReason.ValueType  # 28
+    """An internal RPC came without a valid Koo service token (call through the gateway)."""
     PATH_NOT_FOUND: _ErrorReason.ValueType  # 30
     """The path matches no endpoint."""
     METHOD_NOT_ALLOWED: _ErrorReason.ValueType  # 31
@@ -77,6 +83,8 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     """A service another service depends on could not answer; retry after `Retry-After`."""
     OVERLOADED: _ErrorReason.ValueType  # 37
     """Koo has more requests than it can serve now; retry after `Retry-After`."""
+    UNSUPPORTED_MEDIA_TYPE: _ErrorReason.ValueType  # 38
+    """The request body is not JSON (`Content-Type` must be `application/json`)."""
     USER_NOT_FOUND: _ErrorReason.ValueType  # 40
     """No user has this id or handle."""
     HANDLE_TAKEN: _ErrorReason.ValueType  # 41
@@ -109,6 +117,8 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     """The media item's bytes are gone from storage."""
     RENDITION_NOT_FOUND: _ErrorReason.ValueType  # 69
     """The media item has no such rendition."""
+    MEDIA_BUSY: _ErrorReason.ValueType  # 70
+    """Too many large images are being decoded right now; retry after `Retry-After`."""
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
     """The `reason` of an error's ErrorInfo. Names are the wire values, as in googleapis'
@@ -147,6 +157,12 @@ REFRESH_TOKEN_INVALID: ErrorReason.ValueType  # 24
 """The refresh token is unknown, revoked or expired: sign in again."""
 REFRESH_TOKEN_REUSED: ErrorReason.ValueType  # 25
 """The refresh token was already used, so a copy exists: the whole sign-in was ended."""
+TOKEN_REVOKED: ErrorReason.ValueType  # 26
+"""The session of this access token has signed out: sign in again."""
+SIGN_IN_BUSY: ErrorReason.ValueType  # 27
+"""Sign-in is busy checking passwords; retry after `Retry-After`."""
+WORKLOAD_UNAUTHENTICATED: ErrorReason.ValueType  # 28
+"""An internal RPC came without a valid Koo service token (call through the gateway)."""
 PATH_NOT_FOUND: ErrorReason.ValueType  # 30
 """The path matches no endpoint."""
 METHOD_NOT_ALLOWED: ErrorReason.ValueType  # 31
@@ -163,6 +179,8 @@ DEPENDENCY_UNAVAILABLE: ErrorReason.ValueType  # 36
 """A service another service depends on could not answer; retry after `Retry-After`."""
 OVERLOADED: ErrorReason.ValueType  # 37
 """Koo has more requests than it can serve now; retry after `Retry-After`."""
+UNSUPPORTED_MEDIA_TYPE: ErrorReason.ValueType  # 38
+"""The request body is not JSON (`Content-Type` must be `application/json`)."""
 USER_NOT_FOUND: ErrorReason.ValueType  # 40
 """No user has this id or handle."""
 HANDLE_TAKEN: ErrorReason.ValueType  # 41
@@ -195,4 +213,6 @@ MEDIA_CONTENT_MISSING: ErrorReason.ValueType  # 68
 """The media item's bytes are gone from storage."""
 RENDITION_NOT_FOUND: ErrorReason.ValueType  # 69
 """The media item has no such rendition."""
+MEDIA_BUSY: ErrorReason.ValueType  # 70
+"""Too many large images are being decoded right now; retry after `Retry-After`."""
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015
