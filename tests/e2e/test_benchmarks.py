@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from koo_cli.main import cli
-from tests.e2e.platform import Platform, free_port
+from tests.e2e.platform import Platform
 
 pytestmark = pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (apt-get install wrk)")
 
@@ -57,8 +57,7 @@ def test_seed_powerlaw_then_bench_mixed(platform: Platform, tmp_path: Path) -> N
     bench_args = ["bench", "--workload", "mixed", "--rates", "20", "--duration", "4", "--warmup", "1", *where]
     bench = runner.invoke(
         cli,
-        # A free port for the baseline: other platforms may run on this machine.
-        [*bench_args, "--out", str(out), "--url", platform.base_url, "--baseline-port", str(free_port())],
+        [*bench_args, "--out", str(out), "--url", platform.base_url],
         env=env,
         catch_exceptions=False,
     )
