@@ -32,8 +32,8 @@ class _RateClassEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RateClass.V
     RATE_CLASS_SIGN_UP: _RateClass.ValueType  # 1
     """Sign-ups per client IP (KOO_RATE_SIGNUP)."""
     RATE_CLASS_SIGN_IN: _RateClass.ValueType  # 2
-    """Sign-ins per client IP (KOO_RATE_LOGIN), and failed sign-ins per handle
-    (KOO_RATE_LOGIN_FAILURES): the request's `handle` is the account tried.
+    """Sign-ins per client IP (KOO_RATE_LOGIN); failed sign-ins per account are counted by
+    the user service.
     """
     RATE_CLASS_REFRESH: _RateClass.ValueType  # 3
     """Token refreshes, in the sign-in budget per client IP (KOO_RATE_LOGIN)."""
@@ -46,8 +46,8 @@ RATE_CLASS_UNSPECIFIED: RateClass.ValueType  # 0
 RATE_CLASS_SIGN_UP: RateClass.ValueType  # 1
 """Sign-ups per client IP (KOO_RATE_SIGNUP)."""
 RATE_CLASS_SIGN_IN: RateClass.ValueType  # 2
-"""Sign-ins per client IP (KOO_RATE_LOGIN), and failed sign-ins per handle
-(KOO_RATE_LOGIN_FAILURES): the request's `handle` is the account tried.
+"""Sign-ins per client IP (KOO_RATE_LOGIN); failed sign-ins per account are counted by
+the user service.
 """
 RATE_CLASS_REFRESH: RateClass.ValueType  # 3
 """Token refreshes, in the sign-in budget per client IP (KOO_RATE_LOGIN)."""
