@@ -30,6 +30,7 @@ from gateway.routes import Route, all_routes
 from gateway.security_headers import SecurityHeaders
 from gateway.settings import GatewaySettings
 from gateway.templates import Matcher, compile_template
+from gateway.webapp import WebApp, load_assets
 from services.kit.redis_client import create_redis
 from services.kit.revocation import SessionRevocations
 
@@ -86,10 +87,13 @@ class Operations:
         }
 
 
-def build_matcher(routes: list[Route], operations: Operations) -> Matcher[Target]:
+def build_matcher(routes: list[Route], operations: Operations, web: WebApp | None = None) -> Matcher[Target]:
     matcher: Matcher[Target] = Matcher()
     for path, target in operations.targets().items():
         matcher.add("GET", compile_template(path), target)
+    if web is not None:
+        for path in web.paths():
+            matcher.add("GET", compile_template(path), Operational("web", web.serve))
     for route in routes:
         matcher.add(route.http_method, route.template, route)
     return matcher
@@ -107,7 +111,10 @@ def create_app(settings: GatewaySettings, *, routes: list[Route] | None = None) 
         )
     )
     operations = Operations(settings, routes, keys)
-    dispatcher = Dispatcher(settings, build_matcher(routes, operations), keys, settings.workload_identity("gateway"))
+    web = WebApp(load_assets())
+    dispatcher = Dispatcher(
+        settings, build_matcher(routes, operations, web), keys, settings.workload_identity("gateway")
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -143,7 +150,13 @@ def create_app(settings: GatewaySettings, *, routes: list[Route] | None = None) 
                 CORSMiddleware,
                 allow_origins=origins,
                 allow_methods=["GET", "POST", "PATCH", "DELETE"],
-                allow_headers=["authorization", "content-type", "idempotency-key", "x-request-id"],
+                allow_headers=[
+                    "authorization",
+                    "content-type",
+                    "idempotency-key",
+                    "x-request-id",
+                    "koo-refresh-cookie",
+                ],
                 expose_headers=["retry-after", "x-request-id", "location"],
                 max_age=600,
             )

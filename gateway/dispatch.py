@@ -19,7 +19,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from gateway import media
+from gateway import media, session_cookie
 from gateway.auth import KeyRing, bearer_token
 from gateway.backends import Backends
 from gateway.clientip import client_ip
@@ -178,11 +178,12 @@ class Dispatcher:
             )
 
         body: Any = None
+        rpc = route.method.full_name
         if route.body:
             raw = await self._read_body(request)
             if raw.strip():
                 _require_json(request)
-            body = parse_json(raw)
+            body = session_cookie.fill_refresh_token(rpc, request, parse_json(raw))
         await runtime.limiter.check(route, ip=ip, caller=caller)
         message = build_request(
             route,
@@ -200,13 +201,31 @@ class Dispatcher:
                 metadata=metadata,
                 deadline=self.settings.transfer_timeout,
             )
-        answer = await runtime.backends.callable(route)(message, timeout=self.settings.call_timeout, metadata=metadata)
-        return Response(
-            dump_json(response_data(route, answer)),
+        try:
+            answer = await runtime.backends.callable(route)(
+                message, timeout=self.settings.call_timeout, metadata=metadata
+            )
+        except grpc.aio.AioRpcError as err:
+            if session_cookie.ends_session(rpc, request, failed=True):
+                error = from_rpc_error(err)
+                expired = Response()
+                session_cookie.expire_cookie(expired)
+                error.headers["set-cookie"] = expired.headers["set-cookie"]
+                raise error from None
+            raise
+        data = response_data(route, answer)
+        refresh_token = session_cookie.take_refresh_token(rpc, request, data)
+        response = Response(
+            dump_json(data),
             status_code=route.success_status,
             media_type="application/json",
             headers=_JSON_HEADERS,
         )
+        if refresh_token is not None:
+            session_cookie.set_cookie(response, refresh_token, max_age=self.settings.refresh_cookie_max_age)
+        elif session_cookie.ends_session(rpc, request, failed=False):
+            session_cookie.expire_cookie(response)
+        return response
 
     @staticmethod
     def _idempotency_key(request: Request) -> str | None:

@@ -50,6 +50,9 @@ class GatewaySettings(KitSettings):
     http_max_headers: int = 100
     http_max_header_bytes: int = 16 * 1024
     http_max_connections: int = 2000
+    # Lifetime of the browser's refresh-token cookie, seconds (session_cookie.py); keep it
+    # equal to the user service's KOO_REFRESH_TOKEN_TTL.
+    refresh_cookie_max_age: int = 30 * 24 * 3600
     # Readiness: how long each health check may take, seconds.
     ready_timeout: float = 1.0
 

@@ -124,6 +124,8 @@ def _segment_regex(segment: str, source: str) -> str:
 def compile_template(source: str) -> PathTemplate:
     if not source.startswith("/"):
         raise TemplateError(f"{source!r}: a template starts with '/'")
+    if source == "/":  # the root alone (the web app's page): no segments at all
+        return PathTemplate(source, re.compile("/"), (), 0, "")
     path, verb = _split_verb(source)
     if verb and not _LITERAL.match(verb):
         raise TemplateError(f"{source!r}: bad verb {verb!r}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 
 import grpc
 
@@ -15,6 +16,7 @@ from services.search.domain import SearchDomain
 from services.search.peers import Peers
 from services.search.servicer import SearchServicer
 from services.search.settings import SearchSettings
+from services.search.vocabulary import words_for
 
 SERVICE_NAME = search_service_pb2.DESCRIPTOR.services_by_name["SearchService"].full_name
 
@@ -26,7 +28,14 @@ def make_register(settings: SearchSettings) -> Register:
         backend = await open_backend(settings, res.engine)
         res.on_close(backend.close)
         peers = Peers(res.channels)
-        servicer = SearchServicer(SearchDomain(backend, peers), peers)
+        engine = res.engine
+        if engine is None:
+            raise RuntimeError("the search service needs KOO_DATABASE_URL (its vocabulary lives there)")
+
+        async def vocabulary(keys: Iterable[str], script: str, limit: int) -> list[str]:
+            return await words_for(engine, keys=keys, script=script, limit=limit)
+
+        servicer = SearchServicer(SearchDomain(backend, peers), peers, words_for=vocabulary)
         add_strict_servicer(server, servicer, search_service_pb2.DESCRIPTOR.services_by_name["SearchService"])
         return [SERVICE_NAME]
 

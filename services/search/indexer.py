@@ -21,6 +21,7 @@ from services.kit.settings import load_settings
 from services.search.backends import open_backend
 from services.search.settings import SearchSettings
 from services.search.store import PostDoc, SearchBackend, UserDoc
+from services.search.vocabulary import record_posts
 
 log = logging.getLogger("koo.search.indexer")
 
@@ -77,6 +78,15 @@ async def apply_user_events(backend: SearchBackend, events: list[Event]) -> None
     await backend.index_users(docs)
 
 
+def vocabulary_posts(events: list[Event]) -> list[tuple[int, str]]:
+    """(post_id, text) of the posts created in `events` (deletions leave the vocabulary)."""
+    return [
+        (int(e.data["post_id"]), str(e.data.get("text") or ""))
+        for e in events
+        if e.event_type == "post.created" and e.data.get("text")
+    ]
+
+
 def make_register(settings: SearchSettings) -> Register:
     async def register(server: grpc.aio.Server, res: Resources) -> list[str]:
         redis = res.require_redis("the search indexer")
@@ -89,10 +99,21 @@ def make_register(settings: SearchSettings) -> Register:
         async def on_users(events: list[Event]) -> None:
             await apply_user_events(backend, events)
 
+        engine = res.engine
+
+        async def on_vocabulary(events: list[Event]) -> None:
+            # The words posts use, for the transliteration endpoint (vocabulary.py).
+            if engine is not None:
+                await record_posts(engine, vocabulary_posts(events))
+
         group, batch = settings.search_indexer_group, settings.search_indexer_batch
-        for topic, handler in (("post", on_posts), ("user", on_users)):
-            consumer = StreamConsumer(redis, topic=topic, group=group, handler=handler, batch=batch)
-            res.spawn(consumer.run(), name=f"search-indexer-{topic}")
+        for topic, handler, name in (
+            ("post", on_posts, group),
+            ("user", on_users, group),
+            ("post", on_vocabulary, f"{group}-vocabulary"),
+        ):
+            consumer = StreamConsumer(redis, topic=topic, group=name, handler=handler, batch=batch)
+            res.spawn(consumer.run(), name=f"{name}-{topic}")
         return []
 
     return register

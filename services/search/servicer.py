@@ -9,7 +9,10 @@ from koo.search.v1 import search_service_pb2_grpc as pb_grpc
 from services.kit.context import current_caller
 from services.kit.paging import page_size
 from services.search.domain import SearchDomain
+from services.search.latin_typing import WordsFor, transliterate
 from services.search.peers import Peers
+
+_SOURCE = {True: pb.TRANSLITERATION_SOURCE_VOCABULARY, False: pb.TRANSLITERATION_SOURCE_RULES}
 
 
 def _viewer() -> int | None:
@@ -18,9 +21,10 @@ def _viewer() -> int | None:
 
 
 class SearchServicer(pb_grpc.SearchServiceServicer):
-    def __init__(self, domain: SearchDomain, peers: Peers) -> None:
+    def __init__(self, domain: SearchDomain, peers: Peers, *, words_for: WordsFor) -> None:
         self.domain = domain
         self.peers = peers
+        self.words_for = words_for
 
     async def SearchPosts(self, request: pb.SearchPostsRequest, context: ServicerContext) -> pb.SearchPostsResponse:
         page = await self.domain.search_posts(
@@ -46,3 +50,13 @@ class SearchServicer(pb_grpc.SearchServiceServicer):
     ) -> pb.SearchHashtagsResponse:
         hits = await self.domain.search_hashtags(q=request.q, limit=request.limit)
         return pb.SearchHashtagsResponse(hashtags=[pb.HashtagResult(tag=h.tag, post_count=h.post_count) for h in hits])
+
+    async def Transliterate(
+        self, request: pb.TransliterateRequest, context: ServicerContext
+    ) -> pb.TransliterateResponse:
+        found = await transliterate(
+            request.text, language=request.language, limit=request.max_candidates, words_for=self.words_for
+        )
+        return pb.TransliterateResponse(
+            candidates=[pb.Transliteration(text=c.text, source=_SOURCE[c.from_vocabulary]) for c in found]
+        )

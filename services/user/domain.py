@@ -244,6 +244,11 @@ class UserDomain:
         async with self.engine.connect() as db:
             return await store.following_set(db, follower_id=viewer_id, followee_ids=user_ids)
 
+    async def viewer_flags(self, *, viewer_id: int, user_id: int) -> tuple[bool, bool, bool]:
+        """(follows, blocks, mutes) from the viewer towards one user."""
+        async with self.engine.connect() as db:
+            return await store.viewer_flags(db, viewer_id=viewer_id, user_id=user_id)
+
     async def resolve_handles(self, *, handles: list[str]) -> list[UserRow]:
         if len(handles) > 100:
             raise InvalidArgument("handles", message="handles holds more than 100 entries")

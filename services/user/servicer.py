@@ -53,7 +53,14 @@ class UserServicer(pb_grpc.UserServiceServicer):
         return [user_pb(r, followed_by_me=r.id in followed) for r in rows]
 
     async def _one(self, row: UserRow) -> pb.User:
-        return (await self._users_pb([row]))[0]
+        """One user as a profile page shows it: with the reader's follow, block and mute."""
+        caller = current_caller()
+        if caller is None or caller.user_id == row.id:
+            return user_pb(row)
+        follows, blocks, mutes = await self.domain.viewer_flags(viewer_id=caller.user_id, user_id=row.id)
+        user = user_pb(row, followed_by_me=follows)
+        user.blocked_by_me, user.muted_by_me = blocks, mutes
+        return user
 
     async def CreateUser(self, request: pb.CreateUserRequest, context: ServicerContext) -> pb.CreateUserResponse:
         user = await self.domain.register(

@@ -332,6 +332,22 @@ async def relationship(db: AsyncConnection, *, a: int, b: int) -> dict[str, bool
     return dict(row._mapping)
 
 
+async def viewer_flags(db: AsyncConnection, *, viewer_id: int, user_id: int) -> tuple[bool, bool, bool]:
+    """(viewer follows, blocks, mutes user): what one profile page shows its reader."""
+    row = (
+        await db.execute(
+            text(
+                "SELECT "
+                f"EXISTS (SELECT 1 FROM {SCHEMA}.follows WHERE follower_id = :a AND followee_id = :b) AS following, "
+                f"EXISTS (SELECT 1 FROM {SCHEMA}.blocks WHERE blocker_id = :a AND blocked_id = :b) AS blocking, "
+                f"EXISTS (SELECT 1 FROM {SCHEMA}.mutes WHERE muter_id = :a AND muted_id = :b) AS muting"
+            ),
+            {"a": viewer_id, "b": user_id},
+        )
+    ).one()
+    return bool(row.following), bool(row.blocking), bool(row.muting)
+
+
 async def adjust_post_count(db: AsyncConnection, *, user_id: int, delta: int) -> None:
     await db.execute(
         text(f"UPDATE {SCHEMA}.users SET post_count = GREATEST(post_count + :d, 0) WHERE id = :id"),

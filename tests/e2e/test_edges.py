@@ -11,7 +11,7 @@ from tests.e2e.platform import TEST_ENV, Platform
 
 
 def test_unknown_path_is_a_404_with_the_error_body(client: httpx.Client) -> None:
-    for path in ("/v1/nothing", "/", "/v1/users/1/nothing", "/v2/users"):
+    for path in ("/v1/nothing", "/nothing", "/app/nothing.js", "/v1/users/1/nothing", "/v2/users"):
         answer = client.get(path)
         assert answer.status_code == 404, path
         assert error_of(answer)["status"] == "NOT_FOUND"

@@ -23,37 +23,52 @@ _sym_db = _symbol_database.Default()
 
 
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
+from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from koo.post.v1 import post_service_pb2 as koo_dot_post_dot_v1_dot_post__service__pb2
 from koo.user.v1 import user_service_pb2 as koo_dot_user_dot_v1_dot_user__service__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"koo/search/v1/search_service.proto\x12\rkoo.search.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1ekoo/post/v1/post_service.proto\x1a\x1ekoo/user/v1/user_service.proto\"\x97\x01\n\x12SearchPostsRequest\x12\x0c\n\x01q\x18\x01 \x01(\tR\x01q\x12\x1a\n\x08language\x18\x02 \x01(\tR\x08language\x12\x1b\n\tauthor_id\x18\x03 \x01(\x03R\x08\x61uthorId\x12\x1b\n\tpage_size\x18\x04 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x05 \x01(\tR\tpageToken\"f\n\x13SearchPostsResponse\x12\'\n\x05posts\x18\x01 \x03(\x0b\x32\x11.koo.post.v1.PostR\x05posts\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"^\n\x12SearchUsersRequest\x12\x0c\n\x01q\x18\x01 \x01(\tR\x01q\x12\x1b\n\tpage_size\x18\x02 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x03 \x01(\tR\tpageToken\"f\n\x13SearchUsersResponse\x12\'\n\x05users\x18\x01 \x03(\x0b\x32\x11.koo.user.v1.UserR\x05users\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\";\n\x15SearchHashtagsRequest\x12\x0c\n\x01q\x18\x01 \x01(\tR\x01q\x12\x14\n\x05limit\x18\x02 \x01(\x05R\x05limit\"@\n\rHashtagResult\x12\x10\n\x03tag\x18\x01 \x01(\tR\x03tag\x12\x1d\n\npost_count\x18\x02 \x01(\x03R\tpostCount\"R\n\x16SearchHashtagsResponse\x12\x38\n\x08hashtags\x18\x01 \x03(\x0b\x32\x1c.koo.search.v1.HashtagResultR\x08hashtags2\xeb\x02\n\rSearchService\x12n\n\x0bSearchPosts\x12!.koo.search.v1.SearchPostsRequest\x1a\".koo.search.v1.SearchPostsResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/search/posts\x12n\n\x0bSearchUsers\x12!.koo.search.v1.SearchUsersRequest\x1a\".koo.search.v1.SearchUsersResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/search/users\x12z\n\x0eSearchHashtags\x12$.koo.search.v1.SearchHashtagsRequest\x1a%.koo.search.v1.SearchHashtagsResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/search/hashtagsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"koo/search/v1/search_service.proto\x12\rkoo.search.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1ekoo/post/v1/post_service.proto\x1a\x1ekoo/user/v1/user_service.proto\"\x97\x01\n\x12SearchPostsRequest\x12\x0c\n\x01q\x18\x01 \x01(\tR\x01q\x12\x1a\n\x08language\x18\x02 \x01(\tR\x08language\x12\x1b\n\tauthor_id\x18\x03 \x01(\x03R\x08\x61uthorId\x12\x1b\n\tpage_size\x18\x04 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x05 \x01(\tR\tpageToken\"f\n\x13SearchPostsResponse\x12\'\n\x05posts\x18\x01 \x03(\x0b\x32\x11.koo.post.v1.PostR\x05posts\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"^\n\x12SearchUsersRequest\x12\x0c\n\x01q\x18\x01 \x01(\tR\x01q\x12\x1b\n\tpage_size\x18\x02 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x03 \x01(\tR\tpageToken\"f\n\x13SearchUsersResponse\x12\'\n\x05users\x18\x01 \x03(\x0b\x32\x11.koo.user.v1.UserR\x05users\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\";\n\x15SearchHashtagsRequest\x12\x0c\n\x01q\x18\x01 \x01(\tR\x01q\x12\x14\n\x05limit\x18\x02 \x01(\x05R\x05limit\"@\n\rHashtagResult\x12\x10\n\x03tag\x18\x01 \x01(\tR\x03tag\x12\x1d\n\npost_count\x18\x02 \x01(\x03R\tpostCount\"R\n\x16SearchHashtagsResponse\x12\x38\n\x08hashtags\x18\x01 \x03(\x0b\x32\x1c.koo.search.v1.HashtagResultR\x08hashtags\"y\n\x14TransliterateRequest\x12\x18\n\x04text\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02R\x04text\x12 \n\x08language\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x08language\x12%\n\x0emax_candidates\x18\x03 \x01(\x05R\rmaxCandidates\"c\n\x0fTransliteration\x12\x12\n\x04text\x18\x01 \x01(\tR\x04text\x12<\n\x06source\x18\x02 \x01(\x0e\x32$.koo.search.v1.TransliterationSourceR\x06source\"W\n\x15TransliterateResponse\x12>\n\ncandidates\x18\x01 \x03(\x0b\x32\x1e.koo.search.v1.TransliterationR\ncandidates*\x88\x01\n\x15TransliterationSource\x12&\n\"TRANSLITERATION_SOURCE_UNSPECIFIED\x10\x00\x12 \n\x1cTRANSLITERATION_SOURCE_RULES\x10\x01\x12%\n!TRANSLITERATION_SOURCE_VOCABULARY\x10\x02\x32\xe5\x03\n\rSearchService\x12n\n\x0bSearchPosts\x12!.koo.search.v1.SearchPostsRequest\x1a\".koo.search.v1.SearchPostsResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/search/posts\x12n\n\x0bSearchUsers\x12!.koo.search.v1.SearchUsersRequest\x1a\".koo.search.v1.SearchUsersResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/search/users\x12z\n\x0eSearchHashtags\x12$.koo.search.v1.SearchHashtagsRequest\x1a%.koo.search.v1.SearchHashtagsResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/search/hashtags\x12x\n\rTransliterate\x12#.koo.search.v1.TransliterateRequest\x1a$.koo.search.v1.TransliterateResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/transliterationsb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'koo.search.v1.search_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_TRANSLITERATEREQUEST'].fields_by_name['text']._loaded_options = None
+  _globals['_TRANSLITERATEREQUEST'].fields_by_name['text']._serialized_options = b'\342A\001\002'
+  _globals['_TRANSLITERATEREQUEST'].fields_by_name['language']._loaded_options = None
+  _globals['_TRANSLITERATEREQUEST'].fields_by_name['language']._serialized_options = b'\342A\001\002'
   _globals['_SEARCHSERVICE'].methods_by_name['SearchPosts']._loaded_options = None
   _globals['_SEARCHSERVICE'].methods_by_name['SearchPosts']._serialized_options = b'\202\323\344\223\002\022\022\020/v1/search/posts'
   _globals['_SEARCHSERVICE'].methods_by_name['SearchUsers']._loaded_options = None
   _globals['_SEARCHSERVICE'].methods_by_name['SearchUsers']._serialized_options = b'\202\323\344\223\002\022\022\020/v1/search/users'
   _globals['_SEARCHSERVICE'].methods_by_name['SearchHashtags']._loaded_options = None
   _globals['_SEARCHSERVICE'].methods_by_name['SearchHashtags']._serialized_options = b'\202\323\344\223\002\025\022\023/v1/search/hashtags'
-  _globals['_SEARCHPOSTSREQUEST']._serialized_start=148
-  _globals['_SEARCHPOSTSREQUEST']._serialized_end=299
-  _globals['_SEARCHPOSTSRESPONSE']._serialized_start=301
-  _globals['_SEARCHPOSTSRESPONSE']._serialized_end=403
-  _globals['_SEARCHUSERSREQUEST']._serialized_start=405
-  _globals['_SEARCHUSERSREQUEST']._serialized_end=499
-  _globals['_SEARCHUSERSRESPONSE']._serialized_start=501
-  _globals['_SEARCHUSERSRESPONSE']._serialized_end=603
-  _globals['_SEARCHHASHTAGSREQUEST']._serialized_start=605
-  _globals['_SEARCHHASHTAGSREQUEST']._serialized_end=664
-  _globals['_HASHTAGRESULT']._serialized_start=666
-  _globals['_HASHTAGRESULT']._serialized_end=730
-  _globals['_SEARCHHASHTAGSRESPONSE']._serialized_start=732
-  _globals['_SEARCHHASHTAGSRESPONSE']._serialized_end=814
-  _globals['_SEARCHSERVICE']._serialized_start=817
-  _globals['_SEARCHSERVICE']._serialized_end=1180
+  _globals['_SEARCHSERVICE'].methods_by_name['Transliterate']._loaded_options = None
+  _globals['_SEARCHSERVICE'].methods_by_name['Transliterate']._serialized_options = b'\202\323\344\223\002\026\022\024/v1/transliterations'
+  _globals['_TRANSLITERATIONSOURCE']._serialized_start=1163
+  _globals['_TRANSLITERATIONSOURCE']._serialized_end=1299
+  _globals['_SEARCHPOSTSREQUEST']._serialized_start=181
+  _globals['_SEARCHPOSTSREQUEST']._serialized_end=332
+  _globals['_SEARCHPOSTSRESPONSE']._serialized_start=334
+  _globals['_SEARCHPOSTSRESPONSE']._serialized_end=436
+  _globals['_SEARCHUSERSREQUEST']._serialized_start=438
+  _globals['_SEARCHUSERSREQUEST']._serialized_end=532
+  _globals['_SEARCHUSERSRESPONSE']._serialized_start=534
+  _globals['_SEARCHUSERSRESPONSE']._serialized_end=636
+  _globals['_SEARCHHASHTAGSREQUEST']._serialized_start=638
+  _globals['_SEARCHHASHTAGSREQUEST']._serialized_end=697
+  _globals['_HASHTAGRESULT']._serialized_start=699
+  _globals['_HASHTAGRESULT']._serialized_end=763
+  _globals['_SEARCHHASHTAGSRESPONSE']._serialized_start=765
+  _globals['_SEARCHHASHTAGSRESPONSE']._serialized_end=847
+  _globals['_TRANSLITERATEREQUEST']._serialized_start=849
+  _globals['_TRANSLITERATEREQUEST']._serialized_end=970
+  _globals['_TRANSLITERATION']._serialized_start=972
+  _globals['_TRANSLITERATION']._serialized_end=1071
+  _globals['_TRANSLITERATERESPONSE']._serialized_start=1073
+  _globals['_TRANSLITERATERESPONSE']._serialized_end=1160
+  _globals['_SEARCHSERVICE']._serialized_start=1302
+  _globals['_SEARCHSERVICE']._serialized_end=1787
 # @@protoc_insertion_point(module_scope)

@@ -7,6 +7,7 @@ from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from koo.post.v1 import post_service_pb2 as _post_service_pb2
 from koo.user.v1 import user_service_pb2 as _user_service_pb2
 import builtins as _builtins
@@ -19,6 +20,30 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _TransliterationSource:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _TransliterationSourceEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_TransliterationSource.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    TRANSLITERATION_SOURCE_UNSPECIFIED: _TransliterationSource.ValueType  # 0
+    """Not set."""
+    TRANSLITERATION_SOURCE_RULES: _TransliterationSource.ValueType  # 1
+    """Spelling rules only."""
+    TRANSLITERATION_SOURCE_VOCABULARY: _TransliterationSource.ValueType  # 2
+    """A word that posts on Koo use for these sounds."""
+
+class TransliterationSource(_TransliterationSource, metaclass=_TransliterationSourceEnumTypeWrapper):
+    """Where a transliteration candidate comes from."""
+
+TRANSLITERATION_SOURCE_UNSPECIFIED: TransliterationSource.ValueType  # 0
+"""Not set."""
+TRANSLITERATION_SOURCE_RULES: TransliterationSource.ValueType  # 1
+"""Spelling rules only."""
+TRANSLITERATION_SOURCE_VOCABULARY: TransliterationSource.ValueType  # 2
+"""A word that posts on Koo use for these sounds."""
+Global___TransliterationSource: _TypeAlias = TransliterationSource  # noqa: Y015
 
 @_typing.final
 class SearchPostsRequest(_message.Message):
@@ -219,3 +244,85 @@ class SearchHashtagsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___SearchHashtagsResponse: _TypeAlias = SearchHashtagsResponse  # noqa: Y015
+
+@_typing.final
+class TransliterateRequest(_message.Message):
+    """Latin text to write in a language's script."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TEXT_FIELD_NUMBER: _builtins.int
+    LANGUAGE_FIELD_NUMBER: _builtins.int
+    MAX_CANDIDATES_FIELD_NUMBER: _builtins.int
+    text: _builtins.str
+    """Latin text, 1-100 characters; each run of Latin letters is transliterated, anything
+    else (spaces, digits, punctuation, text already in an Indic script) is kept as it is.
+    """
+    language: _builtins.str
+    """The language whose script to write in: as bn gu hi kn ml mr or pa ta te."""
+    max_candidates: _builtins.int
+    """How many candidates: 0 means 5; at most 10."""
+    def __init__(
+        self,
+        *,
+        text: _builtins.str = ...,
+        language: _builtins.str = ...,
+        max_candidates: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["language", b"language", "max_candidates", b"max_candidates", "text", b"text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TransliterateRequest: _TypeAlias = TransliterateRequest  # noqa: Y015
+
+@_typing.final
+class Transliteration(_message.Message):
+    """One way to write the text."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    TEXT_FIELD_NUMBER: _builtins.int
+    SOURCE_FIELD_NUMBER: _builtins.int
+    text: _builtins.str
+    """The whole text, its Latin words written in the language's script."""
+    source: Global___TransliterationSource.ValueType
+    """Where the last Latin word's spelling comes from."""
+    def __init__(
+        self,
+        *,
+        text: _builtins.str = ...,
+        source: Global___TransliterationSource.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["source", b"source", "text", b"text"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Transliteration: _TypeAlias = Transliteration  # noqa: Y015
+
+@_typing.final
+class TransliterateResponse(_message.Message):
+    """Ways to write the text, best first."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    CANDIDATES_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def candidates(self) -> _containers.RepeatedCompositeFieldContainer[Global___Transliteration]:
+        """Candidates, best first; at least one when the text holds Latin letters."""
+
+    def __init__(
+        self,
+        *,
+        candidates: _abc.Iterable[Global___Transliteration] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["candidates", b"candidates"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___TransliterateResponse: _TypeAlias = TransliterateResponse  # noqa: Y015

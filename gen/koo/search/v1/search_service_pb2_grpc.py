@@ -50,6 +50,11 @@ class SearchServiceStub:
                 request_serializer=koo_dot_search_dot_v1_dot_search__service__pb2.SearchHashtagsRequest.SerializeToString,
                 response_deserializer=koo_dot_search_dot_v1_dot_search__service__pb2.SearchHashtagsResponse.FromString,
                 _registered_method=True)
+        self.Transliterate = channel.unary_unary(
+                '/koo.search.v1.SearchService/Transliterate',
+                request_serializer=koo_dot_search_dot_v1_dot_search__service__pb2.TransliterateRequest.SerializeToString,
+                response_deserializer=koo_dot_search_dot_v1_dot_search__service__pb2.TransliterateResponse.FromString,
+                _registered_method=True)
 
 
 class SearchServiceServicer:
@@ -79,6 +84,16 @@ class SearchServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Transliterate(self, request, context):
+        """Latin typing turned into a language's script, best first, for people without an
+        Indic keyboard (`namaste` -> `नमस्ते` in hi, `vanakkam` -> `வணக்கம்` in ta). Candidates
+        come from spelling rules (indic-transliteration) and from the words Koo's posts
+        actually use for the same sounds; the words people use come first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SearchServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -96,6 +111,11 @@ def add_SearchServiceServicer_to_server(servicer, server):
                     servicer.SearchHashtags,
                     request_deserializer=koo_dot_search_dot_v1_dot_search__service__pb2.SearchHashtagsRequest.FromString,
                     response_serializer=koo_dot_search_dot_v1_dot_search__service__pb2.SearchHashtagsResponse.SerializeToString,
+            ),
+            'Transliterate': grpc.unary_unary_rpc_method_handler(
+                    servicer.Transliterate,
+                    request_deserializer=koo_dot_search_dot_v1_dot_search__service__pb2.TransliterateRequest.FromString,
+                    response_serializer=koo_dot_search_dot_v1_dot_search__service__pb2.TransliterateResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -180,6 +200,33 @@ class SearchService:
             '/koo.search.v1.SearchService/SearchHashtags',
             koo_dot_search_dot_v1_dot_search__service__pb2.SearchHashtagsRequest.SerializeToString,
             koo_dot_search_dot_v1_dot_search__service__pb2.SearchHashtagsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Transliterate(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/koo.search.v1.SearchService/Transliterate',
+            koo_dot_search_dot_v1_dot_search__service__pb2.TransliterateRequest.SerializeToString,
+            koo_dot_search_dot_v1_dot_search__service__pb2.TransliterateResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -42,6 +42,12 @@ class SearchServiceStub:
     """Users whose handle starts with `q` or whose display name matches it, in any script."""
     SearchHashtags: _grpc.UnaryUnaryMultiCallable[_search_service_pb2.SearchHashtagsRequest, _search_service_pb2.SearchHashtagsResponse]
     """Hashtags starting with `q` (with or without `#`), most used first."""
+    Transliterate: _grpc.UnaryUnaryMultiCallable[_search_service_pb2.TransliterateRequest, _search_service_pb2.TransliterateResponse]
+    """Latin typing turned into a language's script, best first, for people without an
+    Indic keyboard (`namaste` -> `नमस्ते` in hi, `vanakkam` -> `வணக்கம்` in ta). Candidates
+    come from spelling rules (indic-transliteration) and from the words Koo's posts
+    actually use for the same sounds; the words people use come first.
+    """
 
 @_typing.type_check_only
 class SearchServiceAsyncStub(SearchServiceStub):
@@ -57,6 +63,12 @@ class SearchServiceAsyncStub(SearchServiceStub):
     """Users whose handle starts with `q` or whose display name matches it, in any script."""
     SearchHashtags: _aio.UnaryUnaryMultiCallable[_search_service_pb2.SearchHashtagsRequest, _search_service_pb2.SearchHashtagsResponse]  # type: ignore[assignment]
     """Hashtags starting with `q` (with or without `#`), most used first."""
+    Transliterate: _aio.UnaryUnaryMultiCallable[_search_service_pb2.TransliterateRequest, _search_service_pb2.TransliterateResponse]  # type: ignore[assignment]
+    """Latin typing turned into a language's script, best first, for people without an
+    Indic keyboard (`namaste` -> `नमस्ते` in hi, `vanakkam` -> `வணக்கம்` in ta). Candidates
+    come from spelling rules (indic-transliteration) and from the words Koo's posts
+    actually use for the same sounds; the words people use come first.
+    """
 
 class SearchServiceServicer(metaclass=_abc_1.ABCMeta):
     """SearchService answers searches; it indexes from post and user events."""
@@ -87,5 +99,17 @@ class SearchServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_search_service_pb2.SearchHashtagsResponse, _abc.Awaitable[_search_service_pb2.SearchHashtagsResponse]]:
         """Hashtags starting with `q` (with or without `#`), most used first."""
+
+    @_abc_1.abstractmethod
+    def Transliterate(
+        self,
+        request: _search_service_pb2.TransliterateRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_search_service_pb2.TransliterateResponse, _abc.Awaitable[_search_service_pb2.TransliterateResponse]]:
+        """Latin typing turned into a language's script, best first, for people without an
+        Indic keyboard (`namaste` -> `नमस्ते` in hi, `vanakkam` -> `வணக்கம்` in ta). Candidates
+        come from spelling rules (indic-transliteration) and from the words Koo's posts
+        actually use for the same sounds; the words people use come first.
+        """
 
 def add_SearchServiceServicer_to_server(servicer: SearchServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -37,6 +37,8 @@ class User(_message.Message):
     POST_COUNT_FIELD_NUMBER: _builtins.int
     CREATED_AT_FIELD_NUMBER: _builtins.int
     FOLLOWED_BY_ME_FIELD_NUMBER: _builtins.int
+    BLOCKED_BY_ME_FIELD_NUMBER: _builtins.int
+    MUTED_BY_ME_FIELD_NUMBER: _builtins.int
     id: _builtins.int
     """Unique id (a 64-bit number, a string in JSON)."""
     handle: _builtins.str
@@ -55,6 +57,14 @@ class User(_message.Message):
     """How many posts this user has published."""
     followed_by_me: _builtins.bool
     """Whether the signed-in caller follows this user (false when nobody is signed in)."""
+    blocked_by_me: _builtins.bool
+    """Whether the signed-in caller blocks this user. Filled when one user is read
+    (GetUser, GetUserByHandle); false in lists.
+    """
+    muted_by_me: _builtins.bool
+    """Whether the signed-in caller mutes this user. Filled when one user is read
+    (GetUser, GetUserByHandle); false in lists.
+    """
     @_builtins.property
     def languages(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Languages the user reads and writes, as codes (hi, ta, en, ...)."""
@@ -77,10 +87,12 @@ class User(_message.Message):
         post_count: _builtins.int = ...,
         created_at: _timestamp_pb2.Timestamp | None = ...,
         followed_by_me: _builtins.bool = ...,
+        blocked_by_me: _builtins.bool = ...,
+        muted_by_me: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["created_at", b"created_at"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["bio", b"bio", "created_at", b"created_at", "display_name", b"display_name", "followed_by_me", b"followed_by_me", "follower_count", b"follower_count", "following_count", b"following_count", "handle", b"handle", "id", b"id", "languages", b"languages", "post_count", b"post_count", "verified", b"verified"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["bio", b"bio", "blocked_by_me", b"blocked_by_me", "created_at", b"created_at", "display_name", b"display_name", "followed_by_me", b"followed_by_me", "follower_count", b"follower_count", "following_count", b"following_count", "handle", b"handle", "id", b"id", "languages", b"languages", "muted_by_me", b"muted_by_me", "post_count", b"post_count", "verified", b"verified"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
