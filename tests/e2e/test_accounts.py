@@ -18,6 +18,8 @@ USER_FIELDS = {
     "post_count",
     "created_at",
     "followed_by_me",
+    "blocked_by_me",
+    "muted_by_me",
 }
 
 

@@ -86,3 +86,26 @@ def test_bad_paging_parameters(client: httpx.Client, alice: Account) -> None:
     assert negative.status_code == 400 and "page_size" in violations(negative)
     unknown = client.get("/v1/users/me/followers", headers=alice.auth, params={"sort": "oldest"})
     assert unknown.status_code == 400 and "sort" in violations(unknown)
+
+
+def test_a_profile_tells_its_reader_whether_they_follow_block_or_mute(
+    client: httpx.Client, alice: Account, bob: Account
+) -> None:
+    def flags() -> tuple[bool, bool, bool]:
+        user = client.get(f"/v1/users/{bob.id}", headers=alice.auth).json()
+        return user["followed_by_me"], user["blocked_by_me"], user["muted_by_me"]
+
+    assert flags() == (False, False, False)
+    assert client.post(f"/v1/users/{bob.id}:follow", headers=alice.auth).status_code == 200
+    assert client.post(f"/v1/users/{bob.id}:mute", headers=alice.auth).status_code == 200
+    assert flags() == (True, False, True)
+    by_handle = client.get(f"/v1/handles/{bob.handle}", headers=alice.auth).json()
+    assert (by_handle["followed_by_me"], by_handle["muted_by_me"]) == (True, True)
+    assert client.post(f"/v1/users/{bob.id}:block", headers=alice.auth).status_code == 200
+    assert flags()[1] is True
+    # Only the reader's own view: Bob reading Alice sees none of it.
+    alice_seen = client.get(f"/v1/users/{alice.id}", headers=bob.auth).json()
+    assert (alice_seen["blocked_by_me"], alice_seen["muted_by_me"]) == (False, False)
+    assert client.post(f"/v1/users/{bob.id}:unblock", headers=alice.auth).status_code == 200
+    assert client.post(f"/v1/users/{bob.id}:unmute", headers=alice.auth).status_code == 200
+    assert flags()[1:] == (False, False)

@@ -12,7 +12,7 @@ export function current() {
   const query = Object.fromEntries(new URLSearchParams(queryText));
   for (const route of routes) {
     const match = route.pattern.exec(path);
-    if (match) return { route, params: match.slice(1).map(decodeURIComponent), query, path };
+    if (match) return { route, params: match.slice(1).map((v) => (v === undefined ? undefined : decodeURIComponent(v))), query, path };
   }
   return null;
 }

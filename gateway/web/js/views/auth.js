@@ -46,6 +46,9 @@ export async function signInView(page) {
 
 export async function signUpView(page) {
   const problem = h("p", { class: "error", role: "alert", hidden: true });
+  // In the order ticked: the first is the profile's first language, which picks the
+  // interface language (the one shown now is ticked first for the reader).
+  const picked = language() in POST_LANGUAGES ? [language()] : [];
   const languages = h(
     "fieldset",
     { class: "languages" },
@@ -54,7 +57,17 @@ export async function signUpView(page) {
       h(
         "label",
         { class: "chip-check" },
-        h("input", { type: "checkbox", name: "languages", value: code, checked: code === language() }),
+        h("input", {
+          type: "checkbox",
+          name: "languages",
+          value: code,
+          checked: picked.includes(code),
+          onchange: (event) => {
+            const at = picked.indexOf(code);
+            if (event.target.checked && at < 0) picked.push(code);
+            if (!event.target.checked && at >= 0) picked.splice(at, 1);
+          },
+        }),
         h("span", { lang: code }, name),
       ),
     ),
@@ -74,7 +87,7 @@ export async function signUpView(page) {
             handle,
             password,
             display_name: String(data.get("display_name")).trim(),
-            languages: data.getAll("languages").map(String),
+            languages: picked,
           });
           const user = await api.signIn(handle, password);
           await afterSignIn(user);

@@ -30,6 +30,26 @@ async function candidates(word, language) {
   return cache.get(key);
 }
 
+// The Unicode block of each language's script (the same ranges as services/kit/text.py).
+const SCRIPT_BLOCKS = {
+  as: /[\u0980-\u09FF]/u,
+  bn: /[\u0980-\u09FF]/u,
+  gu: /[\u0A80-\u0AFF]/u,
+  hi: /[\u0900-\u097F]/u,
+  kn: /[\u0C80-\u0CFF]/u,
+  ml: /[\u0D00-\u0D7F]/u,
+  mr: /[\u0900-\u097F]/u,
+  or: /[\u0B00-\u0B7F]/u,
+  pa: /[\u0A00-\u0A7F]/u,
+  ta: /[\u0B80-\u0BFF]/u,
+  te: /[\u0C00-\u0C7F]/u,
+};
+
+function hasScriptOf(value, language) {
+  const block = SCRIPT_BLOCKS[language];
+  return Boolean(block && block.test(value));
+}
+
 function indicLanguages() {
   const mine = (session.me ? session.me.languages : []).filter((code) => code !== "en");
   const rest = Object.keys(POST_LANGUAGES).filter((code) => code !== "en" && !mine.includes(code));
@@ -40,6 +60,7 @@ export function composeBox({ replyTo = null, onPosted = () => {} } = {}) {
   const id = `compose-${++instances}`;
   const text = h("textarea", {
     id: `${id}-text`,
+    class: "compose-text",
     rows: 3,
     dir: "auto",
     "aria-describedby": `${id}-count`,
@@ -52,10 +73,10 @@ export function composeBox({ replyTo = null, onPosted = () => {} } = {}) {
 
   // Typing in a script ------------------------------------------------------------
   const languages = indicLanguages();
-  const scriptOn = h("input", { type: "checkbox", id: `${id}-translit`, checked: languages.length > 0 && session.me && session.me.languages.some((c) => c !== "en") });
+  const scriptOn = h("input", { type: "checkbox", id: `${id}-translit`, class: "translit-on", checked: languages.length > 0 && session.me && session.me.languages.some((c) => c !== "en") });
   const scriptLanguage = h(
     "select",
-    { id: `${id}-translit-language` },
+    { id: `${id}-translit-language`, class: "translit-language" },
     languages.map((code) => h("option", { value: code, lang: code }, POST_LANGUAGES[code])),
   );
   const suggestions = h("div", { class: "suggestions", role: "group", "aria-label": t("suggestions") });
@@ -148,6 +169,7 @@ export function composeBox({ replyTo = null, onPosted = () => {} } = {}) {
   const fileInput = h("input", {
     type: "file",
     id: `${id}-file`,
+    class: "attach-file",
     accept: "image/jpeg,image/png,image/webp,image/gif,audio/*,video/*",
     onchange: () => {
       for (const file of fileInput.files) attach(file);
@@ -238,6 +260,11 @@ export function composeBox({ replyTo = null, onPosted = () => {} } = {}) {
           media_ids: attachments.filter((a) => a.media && a.media.status === "ready").map((a) => a.media.id),
         };
         if (replyTo) body.reply_to_id = replyTo;
+        // Typed through a language's script: that is the post's language (Koo would
+        // otherwise guess it, and short Devanagari text is Hindi or Marathi alike).
+        if (scriptOn.checked && scriptLanguage.value && hasScriptOf(text.value, scriptLanguage.value)) {
+          body.language = scriptLanguage.value;
+        }
         submit.disabled = true;
         try {
           const created = await api.post("/v1/posts", body, { "idempotency-key": idempotencyKey });

@@ -40,7 +40,7 @@ export async function homeView(page, _params, query) {
       return { items: answer.posts, next: answer.next_page_token };
     },
     (post) => postCard(post),
-    { empty: t("feed_empty"), label: t("home_feed") },
+    { empty: t("feed_empty") },
   );
   await list.load();
 }

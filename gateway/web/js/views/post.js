@@ -23,7 +23,7 @@ export async function postView(page, [postId]) {
       return { items: answer.posts, next: answer.next_page_token };
     },
     (reply) => postCard(reply),
-    { empty: t("no_replies"), label: t("replies") },
+    { empty: t("no_replies") },
   );
   await list.load();
 }

@@ -143,8 +143,8 @@ export function postCard(post, { onDeleted, linkToPost = true } = {}) {
 // A list fed page by page by `fetchPage(token)` -> {items, next}: more loads when the
 // end comes into view, or with the "more" button (keyboards, and browsers without
 // IntersectionObserver).
-export function pagedList(container, fetchPage, renderItem, { empty, label, role = "feed" }) {
-  const list = h("div", { class: "list", role, "aria-label": label, "aria-busy": "true" });
+export function pagedList(container, fetchPage, renderItem, { empty }) {
+  const list = h("div", { class: "list", "aria-busy": "true" });
   const more = h("button", { type: "button", class: "more", hidden: true }, t("load_more"));
   const note = h("p", { class: "hint end" });
   let token = "";
@@ -182,5 +182,10 @@ export function pagedList(container, fetchPage, renderItem, { empty, label, role
   more.addEventListener("click", load);
   container.append(list, note, more);
   if (observer) observer.observe(note);
-  return { load, list, prepend: (item) => list.prepend(renderItem(item)) };
+  function prepend(item) {
+    list.prepend(renderItem(item));
+    count += 1;
+    if (done) replace(note, t("end_of_list"));
+  }
+  return { load, list, prepend };
 }

@@ -84,7 +84,7 @@ export async function profileView(page, [handle, tab = "posts"]) {
         return { items: answer.posts, next: answer.next_page_token };
       },
       (post) => postCard(post),
-      { empty: t("no_posts"), label: t("tab_posts") },
+      { empty: t("no_posts") },
     ).load();
   } else {
     await pagedList(
@@ -94,7 +94,7 @@ export async function profileView(page, [handle, tab = "posts"]) {
         return { items: answer.users, next: answer.next_page_token };
       },
       personRow,
-      { empty: t("nobody_yet"), label: t(`tab_${tab}`) },
+      { empty: t("nobody_yet") },
     ).load();
   }
 }

@@ -73,6 +73,6 @@ export async function searchView(page, _params, query) {
       return { items: type === "people" ? answer.users : answer.posts, next: answer.next_page_token };
     },
     type === "people" ? personRow : (post) => postCard(post),
-    { empty: t("no_results"), label: t("results") },
+    { empty: t("no_results") },
   ).load();
 }
