@@ -81,9 +81,9 @@ async def apply_user_events(backend: SearchBackend, events: list[Event]) -> None
 def vocabulary_posts(events: list[Event]) -> list[tuple[int, str]]:
     """(post_id, text) of the posts created in `events` (deletions leave the vocabulary)."""
     return [
-        (int(e.data["post_id"]), str(e.data.get("text") or ""))
+        (e.payload.post_id, e.payload.text)
         for e in events
-        if e.event_type == "post.created" and e.data.get("text")
+        if isinstance(e.payload, events_pb.PostCreated) and e.payload.text
     ]
 
 
