@@ -1,13 +1,13 @@
 """The platform's vocabulary: native-script words posts use, by the phonetic keys of their
 Latin spellings (what the transliteration endpoint offers first for a Latin word).
 
-Revision ID: 0003
+Revision ID: 0004
 """
 
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 
 
 def upgrade() -> None:
