@@ -124,6 +124,9 @@ def run_up(data_dir: Path, only: tuple[str, ...], *, log_format: str = "json") -
         for proc, child in children:
             where = f"http://127.0.0.1:{proc.port}" if proc.kind == "http" else f"127.0.0.1:{proc.port}"
             click.echo(f"  {proc.name:<15} {proc.kind:<7} {where:<28} pid {child.pid}")
+        gateway = next((proc for proc, _ in children if proc.name == "gateway"), None)
+        if gateway is not None:
+            click.echo(f"\nOpen the web app: http://127.0.0.1:{gateway.port}/")
         while not stopping:
             for proc, child in children:
                 if child.poll() is not None:

@@ -160,7 +160,9 @@ def handle(prefix: str) -> str:
 
 def png_file(tmp_path: Path) -> Path:
     out = io.BytesIO()
-    Image.new("RGB", (64, 48), (30, 120, 200)).save(out, format="PNG")
+    image = Image.linear_gradient("L").resize((480, 270)).convert("RGB")
+    image.paste((30, 120, 200), (40, 40, 200, 200))
+    image.save(out, format="PNG")
     path = tmp_path / "photo.png"
     path.write_bytes(out.getvalue())
     return path
@@ -232,10 +234,13 @@ def test_two_people_in_hindi_follow_post_read_like_reply_search_and_sign_out(
     ravi.shot("hi", "home")
 
     # Asha's feed shows it, image included; she likes it.
+    asha.go("/").wait_for_selector("form.compose")
     post = shown_after_reloads(asha, "नमस्ते")
     post.locator(".media img[src^='blob:']").wait_for()
     post.locator("button.like").click()
     asha.page.wait_for_selector("article.post button.like[aria-pressed=true] >> text=1")
+    asha.page.locator("article.post", has_text="नमस्ते").first.locator("button.rekoo").click()
+    asha.page.wait_for_selector("article.post button.rekoo[aria-pressed=true] >> text=1")
     asha.shot("hi", "home-follower")
 
     # She replies on the post's page.
@@ -267,7 +272,18 @@ def test_two_people_in_hindi_follow_post_read_like_reply_search_and_sign_out(
     )
     asha.shot("hi", "trends")
 
+    # Ravi deletes his post (a second click confirms); it leaves his profile.
+    page = ravi.go(f"/u/{ravi_handle}")
+    mine = shown_after_reloads(ravi, "नमस्ते")
+    mine.locator("button.delete").click()
+    mine.locator("button.delete").click()
+    until(lambda: page.locator("article.post", has_text="नमस्ते").count() == 0, what="the deleted post to go")
+    page.reload()
+    page.wait_for_selector("p.end")
+    assert page.locator("article.post", has_text="नमस्ते").count() == 0
+
     # Signing out ends the session for good: a reload does not bring it back.
+    page = asha.page
     page.click("#sign-out")
     page.wait_for_selector("#handle")
     asha.open("/")
@@ -309,6 +325,14 @@ def test_tamil_interface_pages(apps: Callable[[str], App], client: httpx.Client)
         then=lambda: (page.reload(), page.wait_for_selector("body[data-ready=true]")),
     )
     me.shot("ta", "trends")
+    page = me.go(f"/u/{friend.handle}")
+    page.wait_for_selector("button.mute")
+    for control in ("mute", "block"):  # and back: the profile shows the reader's own state
+        page.click(f"button.{control}")
+        page.wait_for_selector(f"button.{control}[aria-pressed=true]")
+        page.click(f"button.{control}")
+        page.wait_for_selector(f"button.{control}[aria-pressed=false]")
+    page.wait_for_selector("button.follow")
     page.click("#sign-out")
     page.wait_for_selector("#handle")
     me.shot("ta", "signin")

@@ -7,12 +7,12 @@ import { session } from "../session.js";
 import { personRow } from "./people.js";
 import { pagedList, postCard } from "./posts.js";
 
-function toggle({ on, onLabel, offLabel, verbOn, verbOff, user, className, after }) {
+function toggle({ on, onLabel, offLabel, verbOn, verbOff, user, className, after, primary = false }) {
   return h(
     "button",
     {
       type: "button",
-      class: `${className} ${on ? "" : "primary"}`,
+      class: `${className}${primary && !on ? " primary" : ""}`,
       "aria-pressed": String(on),
       onclick: async () => {
         try {
@@ -36,7 +36,7 @@ export async function profileView(page, [handle, tab = "posts"]) {
     : h(
         "div",
         { class: "row profile-actions" },
-        toggle({ on: user.followed_by_me, onLabel: t("unfollow"), offLabel: t("follow"), verbOn: "follow", verbOff: "unfollow", user, className: "follow", after: reload }),
+        toggle({ on: user.followed_by_me, onLabel: t("unfollow"), offLabel: t("follow"), verbOn: "follow", verbOff: "unfollow", user, className: "follow", after: reload, primary: true }),
         toggle({ on: user.muted_by_me, onLabel: t("unmute"), offLabel: t("mute"), verbOn: "mute", verbOff: "unmute", user, className: "mute quiet", after: reload }),
         toggle({ on: user.blocked_by_me, onLabel: t("unblock"), offLabel: t("block"), verbOn: "block", verbOff: "unblock", user, className: "block quiet", after: reload }),
       );
