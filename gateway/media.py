@@ -42,17 +42,6 @@ log = logging.getLogger("koo.gateway")
 
 CHUNK_BYTES = 64 * 1024
 
-# Uploaded bytes are the users', not ours: whatever they turn out to be, they must never
-# act as a page of the app's origin. `sandbox` gives a document opened from them an opaque
-# origin with scripts off, `default-src 'none'` lets it load nothing, and nosniff stops a
-# browser from reading an image as HTML. (The media service also judges the type from the
-# bytes and re-encodes images.)
-CONTENT_HEADERS = {
-    "Content-Security-Policy": "sandbox; default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'",
-    "X-Content-Type-Options": "nosniff",
-    "Cross-Origin-Resource-Policy": "same-origin",
-    "Content-Disposition": "inline",
-}
 FILE_FIELD = "file"
 
 
@@ -302,7 +291,10 @@ async def download(
         finally:
             call.cancel()
 
-    headers = {"Cache-Control": "private, max-age=3600", **CONTENT_HEADERS}
+    # No policy of its own: the gateway's default (security_headers.py: `sandbox`,
+    # `default-src 'none'`, nosniff) is what uploaded bytes need, so that opened as a page
+    # they can never run as one of the app's origin.
+    headers = {"Cache-Control": "private, max-age=3600"}
     if first.size_bytes > 0:
         headers["Content-Length"] = str(first.size_bytes)
     return StreamingResponse(body(), media_type=first.content_type or "application/octet-stream", headers=headers)

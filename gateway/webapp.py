@@ -3,9 +3,11 @@
 The app is static (ES modules, no build step) and lives in `gateway/web/`. Files are read
 once at start-up, with a gzip copy for clients that accept it, and answered with an ETag so
 a reload costs a 304. What the browser may do with them is said by the page's policy
-(`APP_CSP`): scripts and styles only from this origin (no inline script, no eval), API
-calls only to this origin, images and media from this origin or the `blob:` URLs the app
-makes of media it fetched with the user's token, no framing, no plugins.
+(`APP_CSP`, stated here, the one thing this route says for itself; nosniff, framing and
+referrer headers come from the gateway-wide layer, security_headers.py): scripts and
+styles only from this origin (no inline script, no eval), API calls only to this origin,
+images and media from this origin or the `blob:` URLs the app makes of media it fetched
+with the user's token, no framing, no plugins.
 """
 
 from __future__ import annotations
@@ -18,25 +20,14 @@ from pathlib import Path
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway.security_headers import page_csp
+
 WEB_ROOT = Path(__file__).with_name("web")
 ASSET_PREFIX = "/app/"
 
-APP_CSP = "; ".join(
-    (
-        "default-src 'none'",
-        "script-src 'self'",
-        "style-src 'self'",
-        "img-src 'self' blob:",
-        "media-src 'self' blob:",
-        "font-src 'self'",
-        "connect-src 'self'",
-        "manifest-src 'self'",
-        "base-uri 'none'",
-        "form-action 'self'",
-        "frame-ancestors 'none'",
-        "object-src 'none'",
-    )
-)
+# The page's own policy (security_headers.page_csp): no `data:` images, the app makes only
+# `blob:` URLs. The other security headers come from the gateway's default layer.
+APP_CSP = page_csp(media="'self' blob:")
 
 _TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -81,31 +72,16 @@ def load_assets(root: Path = WEB_ROOT) -> dict[str, Asset]:
     return assets
 
 
-def security_headers(csp: str = APP_CSP) -> dict[str, str]:
-    """What every file of the app is answered with."""
-    return {
-        "Content-Security-Policy": csp,
-        "X-Content-Type-Options": "nosniff",
-        "Referrer-Policy": "no-referrer",
-        "X-Frame-Options": "DENY",
-        "Cross-Origin-Opener-Policy": "same-origin",
-        "Cross-Origin-Resource-Policy": "same-origin",
-        "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
-    }
-
-
 class WebApp:
     def __init__(self, assets: dict[str, Asset]) -> None:
         self.assets = assets
-        self.headers = security_headers()
 
     def paths(self) -> list[str]:
         return list(self.assets)
 
     async def serve(self, request: Request) -> Response:
         asset = self.assets[request.url.path]
-        headers = dict(self.headers)
-        headers["ETag"] = asset.etag
+        headers = {"Content-Security-Policy": APP_CSP, "ETag": asset.etag}
         # Always revalidate: a new release is picked up on the next load, and an
         # unchanged file costs a 304.
         headers["Cache-Control"] = "no-cache"
