@@ -274,10 +274,15 @@ def test_two_people_in_hindi_follow_post_read_like_reply_search_and_sign_out(
 
     # Ravi deletes his post (a second click confirms); it leaves his profile.
     page = ravi.go(f"/u/{ravi_handle}")
-    mine = shown_after_reloads(ravi, "नमस्ते")
-    mine.locator("button.delete").click()
-    mine.locator("button.delete").click()
-    until(lambda: page.locator("article.post", has_text="नमस्ते").count() == 0, what="the deleted post to go")
+    post_id = shown_after_reloads(ravi, "नमस्ते").get_attribute("data-post-id")
+    card = f"article.post[data-post-id='{post_id}']"
+    page.click(f"{card} button.delete")
+    page.wait_for_selector(f"{card} button.delete[data-confirm=yes]")
+    page.click(f"{card} button.delete")
+    try:
+        page.wait_for_selector(card, state="detached")
+    except sync_api.TimeoutError:
+        ravi.failed(f"the deleted post stayed; the app said {page.inner_text('#status')!r}")
     page.reload()
     page.wait_for_selector("p.end")
     assert page.locator("article.post", has_text="नमस्ते").count() == 0
