@@ -27,6 +27,7 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from koo.errors.v1.error_reason_pb2 import ErrorReason
 from services.kit.errors import Unauthenticated
 
 OPT_IN_HEADER = "koo-refresh-cookie"
@@ -54,7 +55,7 @@ def fill_refresh_token(rpc: str, request: Request, body: Any) -> Any:
         if not token:
             # Nobody signed in on this browser (or the cookie expired): the app's usual
             # start-up question, answered as such.
-            raise Unauthenticated("no session cookie: sign in", reason="NO_SESSION")
+            raise Unauthenticated("no session cookie: sign in", reason=ErrorReason.SIGN_IN_REQUIRED)
         body = {**body, "refresh_token": token}
     return body
 

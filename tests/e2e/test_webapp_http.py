@@ -133,7 +133,7 @@ def test_refresh_by_cookie_rotates_it_and_the_old_one_is_refused(platform_client
 def test_refresh_without_a_cookie_is_a_401_not_a_400(platform_client: httpx.Client) -> None:
     answer = platform_client.post("/v1/sessions:refresh", json={}, headers=COOKIE_MODE)
     assert answer.status_code == 401
-    assert reason(answer) == "NO_SESSION"
+    assert reason(answer) == "SIGN_IN_REQUIRED"
 
 
 def test_sign_out_revokes_the_session_and_expires_the_cookie(platform_client: httpx.Client) -> None:
