@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.kit.readcache import CacheKeys
+
 
 @dataclass(frozen=True, slots=True)
 class FeedKeys:
@@ -18,8 +20,8 @@ class FeedKeys:
         return f"{self.prefix}:tl:user:{author_id}"
 
     def graph(self, user_id: int) -> str:
-        """A reader's cached social graph."""
-        return f"{self.prefix}:feed:graph:{user_id}"
+        """A reader's cached social graph (the user service forgets it too: one name, in kit)."""
+        return CacheKeys(self.prefix).graph(user_id)
 
     def celebrity(self, author_id: int) -> str:
         """A celebrity's cached recent post refs."""

@@ -31,13 +31,17 @@ likes hash, so no entry can carry one reader's `liked_by_me` to another.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from koo.events.v1 import events_pb2
 from koo.post.v1 import post_service_pb2 as post_pb
+
+log = logging.getLogger("koo.readcache")
 
 DELETED = b"-"
 TOMBSTONE = b""
@@ -95,6 +99,10 @@ class CacheKeys:
 
     def liked_gen(self, user_id: int) -> str:
         return f"{self.prefix}:rc:lgen:{user_id}"
+
+    def graph(self, user_id: int) -> str:
+        """A reader's social graph as the feed caches it (services/feed/peers.py)."""
+        return f"{self.prefix}:feed:graph:{user_id}"
 
     def profile(self, user_id: int) -> str:
         return f"{self.prefix}:rc:profile:{user_id}"
@@ -287,6 +295,14 @@ class ReadCache:
             n += 1
         if n:
             await pipe.execute()
+
+    async def forget_graphs(self, user_ids: Sequence[int]) -> None:
+        """Follows, blocks or mutes of these users changed: their next read asks the user service."""
+        try:
+            if user_ids:
+                await self.redis.delete(*(self.keys.graph(u) for u in user_ids))
+        except RedisError as exc:  # the feed worker forgets them again from the event
+            log.warning("cached graphs of %s not forgotten: %s", list(user_ids), exc)
 
     async def author_changed(self, user_id: int) -> None:
         await self.redis.set(self.keys.author(user_id), TOMBSTONE, px=TOMBSTONE_MS)

@@ -13,6 +13,7 @@ from services.kit.auth import TokenSigner, ensure_dev_keys
 from services.kit.blocks import BlockSets
 from services.kit.events import Event, StreamConsumer, run_relay
 from services.kit.rates import parse_rate
+from services.kit.readcache import ReadCache
 from services.kit.revocation import SessionRevocations
 from services.kit.server import Register, Resources, run_service
 from services.kit.settings import load_settings
@@ -67,6 +68,7 @@ def make_register(settings: UserSettings) -> Register:
             revocations=SessionRevocations(redis),
             refresh_grace=settings.refresh_reuse_grace,
             block_sets=BlockSets(redis, None),
+            graph_changed=ReadCache(redis).forget_graphs,
         )
         add_strict_servicer(server, UserServicer(domain), user_service_pb2.DESCRIPTOR.services_by_name["UserService"])
         res.spawn(run_relay(engine, redis, schema=store.SCHEMA), name="user-outbox-relay")

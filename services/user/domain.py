@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -94,6 +95,7 @@ class UserDomain:
         revocations: SessionRevocations | None = None,
         refresh_grace: float = 30.0,
         block_sets: BlockSets | None = None,
+        graph_changed: Callable[[list[int]], Awaitable[None]] | None = None,
     ) -> None:
         self.engine = engine
         self.gate = gate or HashGate(concurrency=2, queue=16, wait=2.0)
@@ -104,6 +106,9 @@ class UserDomain:
         # A rotated refresh token presented again this soon is a client's retry (two tabs,
         # a network retry), not a stolen copy: it gets a sibling session in the same family.
         self.refresh_grace = timedelta(seconds=refresh_grace)
+        # Told right after a follow, block or mute commits (the feed's cached reader graphs
+        # go at once); the feed worker does it again from the event.
+        self.graph_changed = graph_changed
         self.ids = ids
         self.signer = signer
         self.hasher = hasher
@@ -291,6 +296,7 @@ class UserDomain:
             follow = events_pb.Follow(follower_id=follower_id, followee_id=followee_id, languages=languages)
             changed = events_pb.FollowCreated(follow=follow) if created else events_pb.FollowUpdated(follow=follow)
             await add_event(db, schema=store.SCHEMA, event=changed)
+        await self._graph_changed(follower_id)
 
     async def unfollow(self, *, follower_id: int, followee_id: int) -> None:
         async with self.engine.begin() as db:
@@ -298,6 +304,7 @@ class UserDomain:
             if await store.delete_follow(db, follower_id=follower_id, followee_id=followee_id):
                 ended = events_pb.Follow(follower_id=follower_id, followee_id=followee_id)
                 await add_event(db, schema=store.SCHEMA, event=events_pb.FollowDeleted(follow=ended))
+        await self._graph_changed(follower_id)
 
     async def block(self, *, blocker_id: int, blocked_id: int) -> None:
         if blocker_id == blocked_id:
@@ -314,6 +321,7 @@ class UserDomain:
             block = events_pb.Block(blocker_id=blocker_id, blocked_id=blocked_id)
             await add_event(db, schema=store.SCHEMA, event=events_pb.BlockCreated(block=block))
         await self.block_sets.forget(blocker_id, blocked_id)
+        await self._graph_changed(blocker_id, blocked_id)
 
     async def unblock(self, *, blocker_id: int, blocked_id: int) -> None:
         async with self.engine.begin() as db:
@@ -321,6 +329,7 @@ class UserDomain:
                 block = events_pb.Block(blocker_id=blocker_id, blocked_id=blocked_id)
                 await add_event(db, schema=store.SCHEMA, event=events_pb.BlockDeleted(block=block))
         await self.block_sets.forget(blocker_id, blocked_id)
+        await self._graph_changed(blocker_id, blocked_id)
 
     async def mute(self, *, muter_id: int, muted_id: int, on: bool) -> None:
         if muter_id == muted_id:
@@ -336,6 +345,11 @@ class UserDomain:
                 mute = events_pb.Mute(muter_id=muter_id, muted_id=muted_id)
                 event = events_pb.MuteCreated(mute=mute) if on else events_pb.MuteDeleted(mute=mute)
                 await add_event(db, schema=store.SCHEMA, event=event)
+        await self._graph_changed(muter_id)
+
+    async def _graph_changed(self, *user_ids: int) -> None:
+        if self.graph_changed is not None:
+            await self.graph_changed(list(user_ids))
 
     async def list_follows(self, *, user_id: int, followers: bool, size: int, page_token: str) -> Page:
         kind = "followers" if followers else "following"

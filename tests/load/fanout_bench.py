@@ -44,6 +44,7 @@ from koo.post.v1 import post_service_pb2 as post_pb
 from koo.post.v1 import post_service_pb2_grpc as post_grpc
 from services.feed.keys import FeedKeys
 from services.feed.timeline import SENTINEL, Timelines
+from services.kit.events import decode_entry
 from services.kit.ids import Snowflake
 from services.kit.migrations import upgrade_all
 from services.kit.redis_client import create_redis
@@ -152,7 +153,8 @@ async def measure_size(stack: Stack, redis: Redis, database_url: str, *, n: int,
 async def _published_at(redis: Redis, post_id: int) -> float:
     """When the relay put the post's event on the stream (the stream entry id's time)."""
     for mid, fields in await redis.xrevrange("koo:events:post", count=50):
-        if f'"post_id": {post_id},'.encode() in fields[b"data"]:
+        event = decode_entry(mid, fields)
+        if getattr(event.payload, "post_id", None) == post_id:
             return float(mid.split(b"-")[0])
     return float("nan")
 
