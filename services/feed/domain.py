@@ -26,6 +26,7 @@ from services.feed.peers import FeedPeers, Graph, Ref
 from services.feed.settings import FeedSettings
 from services.feed.timeline import READY, Timelines
 from services.feed.trends import Trends
+from services.kit.blocks import post_hidden
 from services.kit.errors import ErrorReason, InvalidArgument, PermissionDenied
 from services.kit.paging import decode_token, encode_token
 from services.kit.readcache import CacheKeys, ReadCache
@@ -218,7 +219,8 @@ class FeedDomain:
         posts = [
             hydrated.posts[i]
             for i in ids
-            if i in hydrated.posts and (graph is None or not graph.hides_original(hydrated.original_authors.get(i)))
+            if i in hydrated.posts
+            and (graph is None or _shown_to(graph, hydrated.posts[i], hydrated.original_authors.get(i)))
         ]
         return posts, token
 
@@ -250,5 +252,13 @@ def _follow_allows(graph: Graph, ref: Ref) -> bool:
 def _visible(post: post_pb.Post, graph: Graph, wanted: frozenset[str], original_author: int | None) -> bool:
     if wanted and post.language not in wanted:
         return False
+    return _shown_to(graph, post, original_author) and graph.wants(post.author.id, post.language)
+
+
+def _shown_to(graph: Graph, post: post_pb.Post, original_author: int | None) -> bool:
+    """The block rule (kit/blocks.py, the one every service applies), then mutes of a
+    re-koo's or quote's original author."""
     original = original_author or post.repost_of_author_id  # the post record names it too
-    return graph.wants(post.author.id, post.language) and not graph.hides_original(original)
+    if post_hidden(graph.blocked, author_id=post.author.id, repost_of_author_id=original):
+        return False
+    return not graph.mutes_original(original)

@@ -41,11 +41,10 @@ class Graph:
     blocked: frozenset[int] = frozenset()
     muted: frozenset[int] = frozenset()
 
-    def hides_original(self, original_author: int | None) -> bool:
-        """Whether a re-koo must stay hidden because of whose post it re-koos."""
-        if not original_author or original_author == self.user_id:
-            return False
-        return original_author in self.blocked or original_author in self.muted
+    def mutes_original(self, original_author: int | None) -> bool:
+        """Whether a re-koo or quote stays hidden because the reader muted the original's author
+        (blocks are the block rule's: services/kit/blocks.py)."""
+        return bool(original_author) and original_author != self.user_id and original_author in self.muted
 
     def wants(self, author_id: int, language: str) -> bool:
         """Whether a post by `author_id` in `language` belongs in this reader's home feed."""
