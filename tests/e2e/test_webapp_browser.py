@@ -440,7 +440,9 @@ def test_the_counter_agrees_with_the_server(apps: Callable[[str], App], client: 
 def test_hashtags_highlighted_as_the_server_extracts_them(apps: Callable[[str], App], client: httpx.Client) -> None:
     text = (
         "#भारत #বাংলা #தமிழ்நாடு #తెలుగు #ಕನ್ನಡ #ગુજરાત #ਪੰਜਾਬ #ଓଡ଼ିଆ #മലയാളം #मराठी_भाषा "
-        "email a@b.com x#no #123 #2024चुनाव and#not"
+        "email a@b.com x#no #123 #2024चुनाव and#not "
+        # joiners: inside a word, after a virama at the end, never first or dangling
+        "#കേരളത്തിന്\u200d #क्\u200dष #শরৎ\u200cকাল #tag\u200c. #\u200cnot"
     )
     who = register(client)
     named = register(client)
