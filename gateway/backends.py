@@ -55,6 +55,7 @@ class ServicePool:
             Streaming.UNARY: "unary_unary",
             Streaming.UPLOAD: "stream_unary",
             Streaming.DOWNLOAD: "unary_stream",
+            Streaming.EVENTS: "unary_stream",
         }[route.streaming]
         self._callables[route.rpc] = [
             getattr(channel, factory)(route.rpc, request_serializer=serialize, response_deserializer=deserialize)

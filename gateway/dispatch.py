@@ -19,7 +19,7 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from gateway import media, session_cookie
+from gateway import events, media, session_cookie
 from gateway.auth import KeyRing, bearer_token
 from gateway.backends import Backends
 from gateway.clientip import client_ip
@@ -152,8 +152,7 @@ class Dispatcher:
         caller: Caller | None = None
         if not route.public:
             caller = self.keys.verify(bearer_token(request.headers.get("authorization", "")))
-            if runtime.revocations is not None and await runtime.revocations.is_revoked(caller.session_id):
-                raise Unauthenticated("this session has signed out: sign in again", reason=ErrorReason.TOKEN_REVOKED)
+            await self._refuse_revoked(runtime, caller)
         ip = client_ip(request.scope, self.networks)
         metadata: tuple[tuple[str, str], ...] = (
             ("x-request-id", request_id),
@@ -185,14 +184,31 @@ class Dispatcher:
                 _require_json(request)
             body = session_cookie.fill_refresh_token(rpc, request, parse_json(raw))
         await runtime.limiter.check(route, ip=ip, caller=caller)
+        query = parse_query(request.scope.get("query_string", b""))
+        if route.streaming is Streaming.EVENTS:
+            query = events.with_resume_point(route, query, request.headers.get("last-event-id"))
         message = build_request(
             route,
             path_values=variables,
-            query=parse_query(request.scope.get("query_string", b"")),
+            query=query,
             body=body,
             caller_id=caller.user_id if caller else None,
             idempotency_key=idempotency_key,
         )
+        if route.streaming is Streaming.EVENTS:
+            assert caller is not None  # streams are never public
+            signed_in = caller
+
+            async def still_allowed() -> None:
+                await self._refuse_revoked(runtime, signed_in)
+
+            return await events.stream(
+                route,
+                message,
+                call_factory=lambda: runtime.backends.callable(route),
+                metadata=metadata,
+                still_allowed=still_allowed,
+            )
         if route.streaming is Streaming.DOWNLOAD:
             return await media.download(
                 route,
@@ -226,6 +242,19 @@ class Dispatcher:
         elif session_cookie.ends_session(rpc, request, failed=False):
             session_cookie.expire_cookie(response)
         return response
+
+    @staticmethod
+    async def _refuse_revoked(runtime: Runtime, caller: Caller) -> None:
+        """Signed-out sessions and suspended accounts (services/kit/revocation.py)."""
+        if runtime.revocations is None:
+            return
+        refusal = await runtime.revocations.refusal(caller.session_id, caller.user_id)
+        if refusal == "ACCOUNT_SUSPENDED":
+            raise Unauthenticated(
+                "this account is suspended; its sessions have ended", reason=ErrorReason.ACCOUNT_SUSPENDED
+            )
+        if refusal is not None:
+            raise Unauthenticated("this session has signed out: sign in again", reason=ErrorReason.TOKEN_REVOKED)
 
     @staticmethod
     def _idempotency_key(request: Request) -> str | None:

@@ -255,6 +255,14 @@ def _responses(route: Route) -> dict[str, Any]:
             "description": "The bytes are elsewhere (a signed URL).",
             "headers": {"Location": {"schema": {"type": "string"}}},
         }
+    elif route.streaming is Streaming.EVENTS:
+        responses["200"] = {
+            "description": (
+                "Server-sent events: each `data:` line is one message as JSON, `id:` its resume point "
+                "(send it back as `Last-Event-ID`); comment lines keep the connection alive."
+            ),
+            "content": {"text/event-stream": {"schema": _ref(route.output)}},
+        }
     else:
         responses[str(route.success_status)] = {
             "description": "Created." if route.success_status == 201 else "OK.",

@@ -26,11 +26,13 @@ def gateway_rule(method: MethodDescriptor) -> gateway_options_pb2.GatewayRule:
 
 
 class Streaming(Enum):
-    """How a route talks to its RPC: unary JSON, or bytes streamed in or out (media)."""
+    """How a route talks to its RPC: unary JSON, bytes streamed in or out (media), or a
+    stream of messages as server-sent events."""
 
     UNARY = "unary"
     UPLOAD = "upload"  # client streaming: the request body streams in
-    DOWNLOAD = "download"  # server streaming: the response body streams out
+    DOWNLOAD = "download"  # server streaming of bytes (a `data` field): the response body streams out
+    EVENTS = "events"  # server streaming of messages: text/event-stream, one event per message
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,7 +101,9 @@ def _streaming(method: MethodDescriptor) -> Streaming:
     if client:
         return Streaming.UPLOAD
     if server:
-        return Streaming.DOWNLOAD
+        data = method.output_type.fields_by_name.get("data")
+        is_bytes = data is not None and data.type == data.TYPE_BYTES
+        return Streaming.DOWNLOAD if is_bytes else Streaming.EVENTS
     return Streaming.UNARY
 
 

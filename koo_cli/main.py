@@ -97,6 +97,16 @@ def _register_bench_commands() -> None:
 _register_bench_commands()
 
 
+def _register_trust_commands() -> None:
+    from koo_cli.trust import moderator, report
+
+    cli.add_command(moderator)
+    cli.add_command(report)
+
+
+_register_trust_commands()
+
+
 def main() -> None:
     cli()
 

@@ -24,8 +24,9 @@ class CacheKeeper:
     async def handle_post_events(self, events: list[Event]) -> None:
         for event in events:
             match event.payload:
-                case events_pb.PostCreated(reply_to_id=reply_to, repost_of_id=repost_of):
+                case events_pb.PostCreated(post_id=post_id, reply_to_id=reply_to, repost_of_id=repost_of):
                     await self.cache.changed([reply_to, repost_of])  # their reply / re-koo counts
+                    await self.cache.restored(post_id)  # a removed or hidden post that is back
                 case events_pb.PostDeleted(post_id=post_id, reply_to_id=reply_to, repost_of_id=repost_of):
                     await self.cache.deleted(post_id, parents=[reply_to, repost_of])
                 case events_pb.PostLiked(post_id=post_id, user_id=user_id):

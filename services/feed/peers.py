@@ -155,6 +155,20 @@ class FeedPeers:
             counts.update({u.id: u.follower_count for u in reply.users})
         return counts
 
+    async def user_summaries(self, user_ids: Sequence[int]) -> dict[int, post_pb.PostAuthor]:
+        """Names to show beside notifications; users who are gone are left out."""
+        wanted = list(dict.fromkeys(user_ids))[:MAX_USER_BATCH]
+        if not wanted:
+            return {}
+        with upstream_errors("user"):
+            reply = await self._users.BatchGetUsers(
+                user_pb.BatchGetUsersRequest(user_ids=wanted, skip_followed_by_me=True)
+            )
+        return {
+            u.id: post_pb.PostAuthor(id=u.id, handle=u.handle, display_name=u.display_name, verified=u.verified)
+            for u in reply.users
+        }
+
     async def author_refs(
         self, author_ids: Sequence[int], *, before_id: int = 0, limit: int = 800, exclude_replies: bool = True
     ) -> list[Ref]:

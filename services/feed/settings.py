@@ -43,6 +43,14 @@ class FeedSettings(KitSettings):
     # Idle time after which a message held by a dead consumer is reclaimed.
     feed_claim_idle_ms: int = Field(default=30_000, ge=10)
 
+    # Mobile push through Amazon SNS: the platform applications (FCM for Android, APNs for
+    # iOS) of KOO_PUSH_SNS_ANDROID_APP_ARN / KOO_PUSH_SNS_IOS_APP_ARN; none set: push is off.
+    # KOO_PUSH_SNS_ENDPOINT_URL points boto3 elsewhere (tests: moto's server).
+    push_sns_android_app_arn: str = ""
+    push_sns_ios_app_arn: str = ""
+    push_sns_region: str = ""
+    push_sns_endpoint_url: str = ""
+
     @property
     def active_window_seconds(self) -> int:
         return int(self.feed_active_window_days * 86_400)

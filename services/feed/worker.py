@@ -1,6 +1,8 @@
 """`koo serve feed-worker`: fanout on write, graph changes, trends and the read caches, from events.
 
-Consumes topic `post` and topic `user` in consumer groups `feed-fanout` and `read-cache`. Several post
+Consumes topic `post` and topic `user` in consumer groups `feed-fanout` and `read-cache`,
+and both again in group `feed-notifications` (notifications.py): a slow notification write
+never holds back fanout, and each group acknowledges only its own effects. Several post
 consumers run side by side (they share the group, so each message goes to one of them);
 a consumer that dies mid-batch leaves its messages pending, and another reclaims them
 after `KOO_FEED_CLAIM_IDLE_MS`.
@@ -9,13 +11,15 @@ after `KOO_FEED_CLAIM_IDLE_MS`.
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import grpc
 
-from services.feed.__main__ import build_feed
+from services.feed.__main__ import build_feed, build_notifications
 from services.feed.cache_keeper import GROUP as CACHE_GROUP
 from services.feed.cache_keeper import CacheKeeper
 from services.feed.fanout import Fanout
+from services.feed.notifications import Notifications
 from services.feed.redis_tuning import ensure_compact_timelines
 from services.feed.settings import FeedSettings
 from services.kit.events import StreamConsumer, consumer_name
@@ -24,6 +28,8 @@ from services.kit.settings import load_settings
 
 SETTINGS_CLASS = FeedSettings
 GROUP = "feed-fanout"
+NOTIFICATIONS_GROUP = "feed-notifications"
+LEDGER_TRIM_SECONDS = 3600.0
 
 
 def make_register(settings: FeedSettings) -> Register:
@@ -64,9 +70,30 @@ def make_register(settings: FeedSettings) -> Register:
                 claim_idle_ms=settings.feed_claim_idle_ms,
             )
             res.spawn(consumer.run(), name=f"read-cache-{topic}")
+        notifications = build_notifications(res, feed)
+        for topic in ("post", "user"):
+            consumer = StreamConsumer(
+                feed.redis,
+                topic=topic,
+                group=NOTIFICATIONS_GROUP,
+                handler=notifications.apply,
+                name=f"{base}-notify-{topic}",
+                claim_idle_ms=settings.feed_claim_idle_ms,
+            )
+            res.spawn(consumer.run(), name=f"feed-notifications-{topic}")
+        res.spawn(_trim_ledger(notifications), name="feed-notifications-ledger")
         return []
 
     return register
+
+
+async def _trim_ledger(notifications: Notifications) -> None:
+    while True:
+        await asyncio.sleep(LEDGER_TRIM_SECONDS)
+        try:
+            await notifications.forget_old_events()
+        except Exception as exc:  # noqa: BLE001 - PostgreSQL away: try again next time
+            logging.getLogger("koo.feed.worker").warning("notification ledger not trimmed: %s", exc)
 
 
 def main() -> None:

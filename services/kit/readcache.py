@@ -63,6 +63,12 @@ for k = 1, #KEYS do
 end
 return #KEYS
 """
+# KEYS[1] post; ARGV tombstone lifetime (ms). Only over the deleted marker: a post that
+# comes back (restored by a moderator, its author's suspension lifted) is read afresh.
+_RESTORED = """
+if redis.call('GET', KEYS[1]) == '-' then redis.call('SET', KEYS[1], '', 'PX', ARGV[1]) return 1 end
+return 0
+"""
 # KEYS[1] likes hash, KEYS[2] generation; ARGV post id, '1' like / '0' unlike, ttl.
 _APPLY_LIKE = """
 redis.call('INCR', KEYS[2])
@@ -71,6 +77,12 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
   if ARGV[2] == '1' then redis.call('HSET', KEYS[1], ARGV[1], '1') else redis.call('HDEL', KEYS[1], ARGV[1]) end
 end
 return 1
+"""
+# KEYS[1] post; ARGV tombstone lifetime (ms). Only over the deleted marker: a post that
+# comes back (restored by a moderator, its author's suspension lifted) is read afresh.
+_RESTORED = """
+if redis.call('GET', KEYS[1]) == '-' then redis.call('SET', KEYS[1], '', 'PX', ARGV[1]) return 1 end
+return 0
 """
 # KEYS[1] likes hash, KEYS[2] generation; ARGV generation seen before the read ('' none),
 # ttl, floor, then the liked post ids. Lands only if no like or unlike happened since.
@@ -149,6 +161,7 @@ class ReadCache:
         self._apply_like = redis.register_script(_APPLY_LIKE)
         self._fill_liked = redis.register_script(_FILL_LIKED)
         self._tombstone = redis.register_script(_TOMBSTONE)
+        self._restored = redis.register_script(_RESTORED)
 
     # Reads ------------------------------------------------------------------------------
 
@@ -256,6 +269,10 @@ class ReadCache:
     async def deleted(self, post_id: int, *, parents: Iterable[int] = ()) -> None:
         await self.redis.set(self.keys.post(post_id), DELETED, ex=DELETED_TTL_S)
         await self.changed(parents)
+
+    async def restored(self, post_id: int) -> None:
+        """A deleted post is back: the deleted marker gives way (a new post has none)."""
+        await self._restored(keys=[self.keys.post(post_id)], args=[TOMBSTONE_MS])
 
     async def liked(self, *, user_id: int, post_id: int, on: bool) -> None:
         """A like or unlike: the post's count changed, and the user's likes hash with it."""

@@ -5,6 +5,10 @@ ending the sign-in, revokes the session's refresh family at once, and puts the s
 id here for as long as an access token of it can live. The gateway, the one door for
 user traffic, refuses tokens of a listed session (TOKEN_REVOKED), one EXISTS per request.
 Redis trouble lets tokens through (logged): they expire on their own soon after.
+
+A suspended account is listed the same way, by user id, for as long as it is suspended
+(services/user/trust_safety.py): the same request-time check refuses all its sessions'
+tokens (ACCOUNT_SUSPENDED), and an open notification stream ends at its next event.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from redis.exceptions import RedisError
 log = logging.getLogger("koo.revocation")
 
 _PREFIX = "koo:revoked-session:"
+_ACCOUNT_PREFIX = "koo:revoked-account:"
 
 
 class SessionRevocations:
@@ -32,3 +37,26 @@ class SessionRevocations:
         except RedisError as exc:
             log.warning("revocation list unavailable, accepting the token: %s", exc)
             return False
+
+    # Suspended accounts: every session of the account, for as long as the suspension lasts.
+
+    async def revoke_account(self, user_id: int, *, seconds: int | None) -> None:
+        """Refuse every token of the account (a suspension; None: until restored)."""
+        await self._redis.set(f"{_ACCOUNT_PREFIX}{user_id}", "1", ex=max(1, seconds) if seconds else None)
+
+    async def restore_account(self, user_id: int) -> None:
+        await self._redis.delete(f"{_ACCOUNT_PREFIX}{user_id}")
+
+    async def refusal(self, session_id: str, user_id: int) -> str | None:
+        """Why a token must be refused (`ACCOUNT_SUSPENDED`, `TOKEN_REVOKED`), or None; one round trip."""
+        try:
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.exists(f"{_ACCOUNT_PREFIX}{user_id}")
+            pipe.exists(f"{_PREFIX}{session_id}")
+            suspended, signed_out = await pipe.execute()
+        except RedisError as exc:
+            log.warning("revocation list unavailable, accepting the token: %s", exc)
+            return None
+        if suspended:
+            return "ACCOUNT_SUSPENDED"
+        return "TOKEN_REVOKED" if signed_out else None

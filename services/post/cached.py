@@ -43,6 +43,12 @@ class CacheWriter:
         except RedisError as exc:
             log.warning("read cache not told of deleted post %s: %s", row.id, exc)
 
+    async def restored(self, post_id: int) -> None:
+        try:
+            await self.cache.restored(post_id)
+        except RedisError as exc:
+            log.warning("read cache not told of restored post %s: %s", post_id, exc)
+
     async def liked(self, *, user_id: int, post_id: int, on: bool) -> None:
         try:
             await self.cache.liked(user_id=user_id, post_id=post_id, on=on)

@@ -69,6 +69,8 @@ class Changes(Protocol):
 
     async def liked(self, *, user_id: int, post_id: int, on: bool) -> None: ...
 
+    async def restored(self, post_id: int) -> None: ...
+
 
 class NoChanges:
     async def created(self, view: PostView) -> None:
@@ -78,6 +80,9 @@ class NoChanges:
         return None
 
     async def liked(self, *, user_id: int, post_id: int, on: bool) -> None:
+        return None
+
+    async def restored(self, post_id: int) -> None:
         return None
 
 
@@ -194,7 +199,11 @@ class PostDomain:
             else:
                 earlier = None
                 await self._count_child(db, row, delta=1, field=parent_field)
-                await add_event(db, schema=store.SCHEMA, event=_created_event(row))
+                await add_event(
+                    db,
+                    schema=store.SCHEMA,
+                    event=created_event(row, parent_author_id=parent.author_id if parent else 0),
+                )
         if earlier is not None:
             return await self._earlier(earlier)
         assert row is not None
@@ -360,7 +369,7 @@ class PostDomain:
     async def _delete_locked(self, db: AsyncConnection, row: PostRow) -> None:
         await store.mark_deleted(db, post_id=row.id)
         await self._count_child(db, row, delta=-1, field="post_id")
-        await add_event(db, schema=store.SCHEMA, event=_deleted_event(row))
+        await add_event(db, schema=store.SCHEMA, event=deleted_event(row))
 
     async def undo_repost(self, *, post_id: int, caller_id: int) -> PostView:
         check_post_id(post_id)
@@ -394,8 +403,11 @@ class PostDomain:
             if changed:
                 # Same transaction as the like row: the count can never drift from the rows.
                 await store.adjust_counter(db, post_id=post_id, counter="like_count", delta=1 if on else -1, live=False)
+                author_id = await store.author_of(db, post_id=post_id)
                 event = events_pb.PostLiked if on else events_pb.PostUnliked
-                await add_event(db, schema=store.SCHEMA, event=event(post_id=post_id, user_id=user_id))
+                await add_event(
+                    db, schema=store.SCHEMA, event=event(post_id=post_id, user_id=user_id, author_id=author_id)
+                )
         if changed:
             await self.changes.liked(user_id=user_id, post_id=post_id, on=on)
         return await self.get(post_id=post_id, viewer_id=user_id)
@@ -423,7 +435,7 @@ def _cursor_id(cursor: dict[str, Any]) -> int:
     return value
 
 
-def _created_event(row: PostRow) -> events_pb.PostCreated:
+def created_event(row: PostRow, *, parent_author_id: int) -> events_pb.PostCreated:
     return events_pb.PostCreated(
         post_id=row.id,
         author_id=row.author_id,
@@ -435,10 +447,11 @@ def _created_event(row: PostRow) -> events_pb.PostCreated:
         reply_to_id=row.reply_to_id or 0,
         repost_of_id=row.repost_of_id or 0,
         created_at_ms=int(row.created_at.timestamp() * 1000),
+        parent_author_id=parent_author_id,
     )
 
 
-def _deleted_event(row: PostRow) -> events_pb.PostDeleted:
+def deleted_event(row: PostRow) -> events_pb.PostDeleted:
     return events_pb.PostDeleted(
         post_id=row.id,
         author_id=row.author_id,

@@ -7,9 +7,11 @@ from grpc.aio import ServicerContext
 from koo.post.v1 import post_service_pb2 as pb
 from koo.post.v1 import post_service_pb2_grpc as pb_grpc
 from services.kit.context import current_caller, require_caller
+from services.kit.errors import InvalidArgument
 from services.kit.paging import page_size
 from services.post.cached import CachedReads
 from services.post.domain import Draft, PostDomain
+from services.post.moderation import PostModeration
 from services.post.records import post_message as post_pb
 
 
@@ -19,9 +21,10 @@ def _viewer() -> int | None:
 
 
 class PostServicer(pb_grpc.PostServiceServicer):
-    def __init__(self, domain: PostDomain, reads: CachedReads) -> None:
+    def __init__(self, domain: PostDomain, reads: CachedReads, moderation: PostModeration) -> None:
         self.domain = domain
         self.reads = reads
+        self.moderation = moderation
 
     async def CreatePost(self, request: pb.CreatePostRequest, context: ServicerContext) -> pb.CreatePostResponse:
         caller = require_caller()
@@ -101,3 +104,11 @@ class PostServicer(pb_grpc.PostServiceServicer):
             user_id=request.user_id, caller_id=require_caller().user_id, limit=request.limit
         )
         return pb.ListLikedPostIdsResponse(post_ids=ids, complete=complete)
+
+    async def SetPostRemoved(
+        self, request: pb.SetPostRemovedRequest, context: ServicerContext
+    ) -> pb.SetPostRemovedResponse:
+        if request.post_id <= 0:
+            raise InvalidArgument("post_id", message="post_id must be a post's id")
+        author = await self.moderation.set_removed(post_id=request.post_id, removed=request.removed)
+        return pb.SetPostRemovedResponse(author_id=author)

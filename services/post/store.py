@@ -224,6 +224,11 @@ async def delete_like(db: AsyncConnection, *, post_id: int, user_id: int) -> boo
     return row is not None
 
 
+async def author_of(db: AsyncConnection, *, post_id: int) -> int:
+    row = (await db.execute(text(f"SELECT author_id FROM {SCHEMA}.posts WHERE id = :id"), {"id": post_id})).first()
+    return int(row.author_id) if row else 0
+
+
 async def is_live(db: AsyncConnection, *, post_id: int) -> bool:
     row = (
         await db.execute(text(f"SELECT 1 FROM {SCHEMA}.posts WHERE id = :id AND deleted_at IS NULL"), {"id": post_id})

@@ -22,9 +22,11 @@ from services.user import store
 from services.user.counters import apply_post_events
 from services.user.domain import UserDomain
 from services.user.hashing import HashGate
+from services.user.peers import PostPeer
 from services.user.servicer import UserServicer
 from services.user.settings import UserSettings
 from services.user.signin_guard import SignInGuard
+from services.user.trust_safety import TrustSafety
 
 SERVICE_NAME = user_service_pb2.DESCRIPTOR.services_by_name["UserService"].full_name
 
@@ -52,6 +54,7 @@ SETTINGS_CLASS = UserSettings
 def make_register(settings: UserSettings) -> Register:
     async def register(server: grpc.aio.Server, res: Resources) -> list[str]:
         engine, redis = res.require_engine("the user service"), res.require_redis("the user service")
+        revocations = SessionRevocations(redis)
         domain = UserDomain(
             engine,
             ids=res.ids,
@@ -65,12 +68,16 @@ def make_register(settings: UserSettings) -> Register:
                 per_ip=parse_rate(settings.rate_login_failures),
                 per_account=parse_rate(settings.rate_login_failures_account),
             ),
-            revocations=SessionRevocations(redis),
+            revocations=revocations,
             refresh_grace=settings.refresh_reuse_grace,
             block_sets=BlockSets(redis, None),
             graph_changed=ReadCache(redis).forget_graphs,
         )
-        add_strict_servicer(server, UserServicer(domain), user_service_pb2.DESCRIPTOR.services_by_name["UserService"])
+        trust = TrustSafety(engine, ids=res.ids, posts=PostPeer(res.channels), revocations=revocations)
+        add_strict_servicer(
+            server, UserServicer(domain, trust), user_service_pb2.DESCRIPTOR.services_by_name["UserService"]
+        )
+        res.spawn(trust.run_expiry(), name="user-suspension-expiry")
         res.spawn(run_relay(engine, redis, schema=store.SCHEMA), name="user-outbox-relay")
 
         async def counters(events: list[Event]) -> None:

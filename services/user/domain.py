@@ -28,6 +28,7 @@ from services.user.hashing import HashGate
 from services.user.passwords import password_problem
 from services.user.signin_guard import SignInGuard
 from services.user.store import UserRow
+from services.user.trust_safety import refuse_if_suspended
 
 MAX_DISPLAY_NAME = 50
 MAX_BIO = 160
@@ -168,6 +169,8 @@ class UserDomain:
         if self.guard is not None:
             await self.guard.succeeded(user.id, client_ip or "unknown")
         async with self.engine.begin() as db:
+            # Only after the password: a suspension is not told to whoever guesses a handle.
+            await refuse_if_suspended(db, user_id=user.id)
             if self.hasher.check_needs_rehash(password_hash):
                 new_hash = await self.gate.run(self.hasher.hash, password)
                 await store.update_password_hash(db, user_id=user.id, password_hash=new_hash)
@@ -188,6 +191,7 @@ class UserDomain:
             else:
                 # First use, or a retry within the grace window (then a sibling session).
                 reused = False
+                await refuse_if_suspended(db, user_id=row.user_id)
                 if row.rotated_at is None:
                     await store.mark_rotated(db, token_hash=token_hash)
                 users = await store.users_by_ids(db, user_ids=[row.user_id])

@@ -13,6 +13,8 @@ from services.kit.paging import page_size
 from services.kit.workload import CLIENT_IP_KEY
 from services.user.domain import Session, UserDomain
 from services.user.store import UserRow
+from services.user.trust_safety import TrustSafety
+from services.user.trust_servicer import TrustSafetyRpcs
 
 _MASKABLE = {"display_name", "bio", "languages"}
 
@@ -41,9 +43,10 @@ def _target(user_id: int) -> int:
     return user_id
 
 
-class UserServicer(pb_grpc.UserServiceServicer):
-    def __init__(self, domain: UserDomain) -> None:
+class UserServicer(TrustSafetyRpcs, pb_grpc.UserServiceServicer):
+    def __init__(self, domain: UserDomain, trust: TrustSafety) -> None:
         self.domain = domain
+        self.trust = trust
 
     async def _users_pb(self, rows: list[UserRow]) -> list[pb.User]:
         caller = current_caller()

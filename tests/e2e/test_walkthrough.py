@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -26,9 +27,16 @@ def test_walkthrough_runs_verbatim(platform: Platform, client: httpx.Client) -> 
     blocks = shell_blocks(WALKTHROUGH.read_text())
     assert len(blocks) >= 7
     script = "set -euo pipefail\n" + "\n".join(blocks)
+    # `koo` (the moderator and the compliance report) reaches the platform's database.
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     result = subprocess.run(
         ["bash", "-c", script],
-        env={**os.environ, "API": platform.base_url},
+        env={
+            **os.environ,
+            "API": platform.base_url,
+            "KOO_DATABASE_URL": platform.env["KOO_DATABASE_URL"],
+            "PATH": path,
+        },
         capture_output=True,
         text=True,
         timeout=120,
@@ -42,7 +50,20 @@ def test_walkthrough_runs_verbatim(platform: Platform, client: httpx.Client) -> 
     assert '"like_count":"1"' in output
     assert "बिल्कुल सही! ☀️" in output
     assert "asha deletes: 403" in output
-    assert output.rstrip().endswith("404")
+    assert "\n404\n" in output
+    # Notifications, a report, a moderator's removal, and the compliance report.
+    assert '{"unread_count":"2"}' in output
+    assert "रवि liked your post" in output and "रवि replied to your post" in output
+    assert '"unread_count":"0"' in output  # after markRead
+    assert '"reason":"abuse"' in output and '"status":"open"' in output
+    assert "asha reads the queue: 403" in output
+    assert '"kind":"remove_post"' in output and "insults another user" in output
+    assert "reply by id: 404" in output
+    assert '{"posts":[],"next_page_token":""}' in output  # replies and search
+    assert '"status":"actioned"' in output
+    rows = [line.rsplit("  ", 1) for line in output.splitlines() if line.strip().startswith(("action:", "reason:"))]
+    report = {key.strip(): value.strip() for key, value in rows}
+    assert int(report["reason: abuse or harassment"]) >= 1 and int(report["action: remove post"]) >= 1
 
 
 README = Path(__file__).resolve().parents[2] / "README.md"

@@ -50,6 +50,7 @@ async def test_post_events_carry_typed_payloads(stack: Stack, redis: Redis) -> N
     assert created.author_id == author.id and created.reply_to_id == parent.id
     assert list(created.hashtags) == ["भारत"] and list(created.mention_ids) == [friend.id]
     assert created.language == "hi" and created.repost_of_id == 0 and created.text.startswith("नमस्ते")
+    assert created.parent_author_id == friend.id
     await posts(stack).DeletePost(post_pb.DeletePostRequest(post_id=reply.id), metadata=author.auth)
     deleted = (await eventually(lambda: events_about(redis, reply.id), lambda e: "post.deleted" in e))["post.deleted"]
     assert isinstance(deleted, events_pb.PostDeleted)

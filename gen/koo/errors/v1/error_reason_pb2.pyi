@@ -67,6 +67,8 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     """Sign-in is busy checking passwords; retry after `Retry-After`."""
     WORKLOAD_UNAUTHENTICATED: _ErrorReason.ValueType  # 28
     """An internal RPC came without a valid Koo service token (call through the gateway)."""
+    ACCOUNT_SUSPENDED: _ErrorReason.ValueType  # 29
+    """The account is suspended: its tokens are refused and sign-in says until when and why."""
     PATH_NOT_FOUND: _ErrorReason.ValueType  # 30
     """The path matches no endpoint."""
     METHOD_NOT_ALLOWED: _ErrorReason.ValueType  # 31
@@ -119,6 +121,28 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     """The media item has no such rendition."""
     MEDIA_BUSY: _ErrorReason.ValueType  # 70
     """Too many large images are being decoded right now; retry after `Retry-After`."""
+    PUSH_NOT_CONFIGURED: _ErrorReason.ValueType  # 80
+    """Push notifications are not configured on this server."""
+    DEVICE_NOT_FOUND: _ErrorReason.ValueType  # 81
+    """The caller has no push device with this id."""
+    ALREADY_REPORTED: _ErrorReason.ValueType  # 90
+    """The caller already reported this post or account."""
+    NOT_MODERATOR: _ErrorReason.ValueType  # 91
+    """Only moderators may do this."""
+    ACTION_NOT_FOUND: _ErrorReason.ValueType  # 92
+    """No moderation action has this id (or it does not concern the caller)."""
+    NOT_APPEALABLE: _ErrorReason.ValueType  # 93
+    """This moderation action cannot be appealed."""
+    ALREADY_APPEALED: _ErrorReason.ValueType  # 94
+    """The action was already appealed (once is allowed)."""
+    NO_PENDING_APPEAL: _ErrorReason.ValueType  # 95
+    """The action has no appeal waiting for a decision."""
+    NOT_SUSPENDED: _ErrorReason.ValueType  # 96
+    """The account is not suspended."""
+    NO_OPEN_REPORTS: _ErrorReason.ValueType  # 97
+    """There are no open reports on this post or account."""
+    NOT_REMOVED: _ErrorReason.ValueType  # 98
+    """The post was not removed by a moderator."""
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
     """The `reason` of an error's ErrorInfo. Names are the wire values, as in googleapis'
@@ -163,6 +187,8 @@ SIGN_IN_BUSY: ErrorReason.ValueType  # 27
 """Sign-in is busy checking passwords; retry after `Retry-After`."""
 WORKLOAD_UNAUTHENTICATED: ErrorReason.ValueType  # 28
 """An internal RPC came without a valid Koo service token (call through the gateway)."""
+ACCOUNT_SUSPENDED: ErrorReason.ValueType  # 29
+"""The account is suspended: its tokens are refused and sign-in says until when and why."""
 PATH_NOT_FOUND: ErrorReason.ValueType  # 30
 """The path matches no endpoint."""
 METHOD_NOT_ALLOWED: ErrorReason.ValueType  # 31
@@ -215,4 +241,26 @@ RENDITION_NOT_FOUND: ErrorReason.ValueType  # 69
 """The media item has no such rendition."""
 MEDIA_BUSY: ErrorReason.ValueType  # 70
 """Too many large images are being decoded right now; retry after `Retry-After`."""
+PUSH_NOT_CONFIGURED: ErrorReason.ValueType  # 80
+"""Push notifications are not configured on this server."""
+DEVICE_NOT_FOUND: ErrorReason.ValueType  # 81
+"""The caller has no push device with this id."""
+ALREADY_REPORTED: ErrorReason.ValueType  # 90
+"""The caller already reported this post or account."""
+NOT_MODERATOR: ErrorReason.ValueType  # 91
+"""Only moderators may do this."""
+ACTION_NOT_FOUND: ErrorReason.ValueType  # 92
+"""No moderation action has this id (or it does not concern the caller)."""
+NOT_APPEALABLE: ErrorReason.ValueType  # 93
+"""This moderation action cannot be appealed."""
+ALREADY_APPEALED: ErrorReason.ValueType  # 94
+"""The action was already appealed (once is allowed)."""
+NO_PENDING_APPEAL: ErrorReason.ValueType  # 95
+"""The action has no appeal waiting for a decision."""
+NOT_SUSPENDED: ErrorReason.ValueType  # 96
+"""The account is not suspended."""
+NO_OPEN_REPORTS: ErrorReason.ValueType  # 97
+"""There are no open reports on this post or account."""
+NOT_REMOVED: ErrorReason.ValueType  # 98
+"""The post was not removed by a moderator."""
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015

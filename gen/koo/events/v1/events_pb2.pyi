@@ -78,6 +78,9 @@ class Envelope(_message.Message):
     BLOCK_DELETED_FIELD_NUMBER: _builtins.int
     MUTE_CREATED_FIELD_NUMBER: _builtins.int
     MUTE_DELETED_FIELD_NUMBER: _builtins.int
+    USER_SUSPENDED_FIELD_NUMBER: _builtins.int
+    USER_UNSUSPENDED_FIELD_NUMBER: _builtins.int
+    MODERATION_ACTIONED_FIELD_NUMBER: _builtins.int
     POST_CREATED_FIELD_NUMBER: _builtins.int
     POST_DELETED_FIELD_NUMBER: _builtins.int
     POST_LIKED_FIELD_NUMBER: _builtins.int
@@ -136,6 +139,18 @@ class Envelope(_message.Message):
         """Topic `user`."""
 
     @_builtins.property
+    def user_suspended(self) -> Global___UserSuspended:
+        """Topic `user`."""
+
+    @_builtins.property
+    def user_unsuspended(self) -> Global___UserUnsuspended:
+        """Topic `user`."""
+
+    @_builtins.property
+    def moderation_actioned(self) -> Global___ModerationActioned:
+        """Topic `user`."""
+
+    @_builtins.property
     def post_created(self) -> Global___PostCreated:
         """Topic `post`."""
 
@@ -172,17 +187,20 @@ class Envelope(_message.Message):
         block_deleted: Global___BlockDeleted | None = ...,
         mute_created: Global___MuteCreated | None = ...,
         mute_deleted: Global___MuteDeleted | None = ...,
+        user_suspended: Global___UserSuspended | None = ...,
+        user_unsuspended: Global___UserUnsuspended | None = ...,
+        moderation_actioned: Global___ModerationActioned | None = ...,
         post_created: Global___PostCreated | None = ...,
         post_deleted: Global___PostDeleted | None = ...,
         post_liked: Global___PostLiked | None = ...,
         post_unliked: Global___PostUnliked | None = ...,
         media_uploaded: Global___MediaUploaded | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["block_created", b"block_created", "block_deleted", b"block_deleted", "follow_created", b"follow_created", "follow_deleted", b"follow_deleted", "follow_updated", b"follow_updated", "media_uploaded", b"media_uploaded", "mute_created", b"mute_created", "mute_deleted", b"mute_deleted", "payload", b"payload", "post_created", b"post_created", "post_deleted", b"post_deleted", "post_liked", b"post_liked", "post_unliked", b"post_unliked", "time", b"time", "user_created", b"user_created", "user_updated", b"user_updated"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["block_created", b"block_created", "block_deleted", b"block_deleted", "follow_created", b"follow_created", "follow_deleted", b"follow_deleted", "follow_updated", b"follow_updated", "media_uploaded", b"media_uploaded", "moderation_actioned", b"moderation_actioned", "mute_created", b"mute_created", "mute_deleted", b"mute_deleted", "payload", b"payload", "post_created", b"post_created", "post_deleted", b"post_deleted", "post_liked", b"post_liked", "post_unliked", b"post_unliked", "time", b"time", "user_created", b"user_created", "user_suspended", b"user_suspended", "user_unsuspended", b"user_unsuspended", "user_updated", b"user_updated"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_created", b"block_created", "block_deleted", b"block_deleted", "follow_created", b"follow_created", "follow_deleted", b"follow_deleted", "follow_updated", b"follow_updated", "id", b"id", "media_uploaded", b"media_uploaded", "mute_created", b"mute_created", "mute_deleted", b"mute_deleted", "payload", b"payload", "post_created", b"post_created", "post_deleted", b"post_deleted", "post_liked", b"post_liked", "post_unliked", b"post_unliked", "time", b"time", "traceparent", b"traceparent", "tracestate", b"tracestate", "type", b"type", "user_created", b"user_created", "user_updated", b"user_updated"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["block_created", b"block_created", "block_deleted", b"block_deleted", "follow_created", b"follow_created", "follow_deleted", b"follow_deleted", "follow_updated", b"follow_updated", "id", b"id", "media_uploaded", b"media_uploaded", "moderation_actioned", b"moderation_actioned", "mute_created", b"mute_created", "mute_deleted", b"mute_deleted", "payload", b"payload", "post_created", b"post_created", "post_deleted", b"post_deleted", "post_liked", b"post_liked", "post_unliked", b"post_unliked", "time", b"time", "traceparent", b"traceparent", "tracestate", b"tracestate", "type", b"type", "user_created", b"user_created", "user_suspended", b"user_suspended", "user_unsuspended", b"user_unsuspended", "user_updated", b"user_updated"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["user_created", "user_updated", "follow_created", "follow_updated", "follow_deleted", "block_created", "block_deleted", "mute_created", "mute_deleted", "post_created", "post_deleted", "post_liked", "post_unliked", "media_uploaded"]  # noqa: Y015
+    _WhichOneofReturnType_payload: _TypeAlias = _typing.Literal["user_created", "user_updated", "follow_created", "follow_updated", "follow_deleted", "block_created", "block_deleted", "mute_created", "mute_deleted", "user_suspended", "user_unsuspended", "moderation_actioned", "post_created", "post_deleted", "post_liked", "post_unliked", "media_uploaded"]  # noqa: Y015
     _WhichOneofArgType_payload: _TypeAlias = _typing.Literal["payload", b"payload"]  # noqa: Y015
     def WhichOneof(self, oneof_group: _WhichOneofArgType_payload) -> _WhichOneofReturnType_payload | None: ...
 
@@ -548,6 +566,7 @@ class PostCreated(_message.Message):
     REPLY_TO_ID_FIELD_NUMBER: _builtins.int
     REPOST_OF_ID_FIELD_NUMBER: _builtins.int
     CREATED_AT_MS_FIELD_NUMBER: _builtins.int
+    PARENT_AUTHOR_ID_FIELD_NUMBER: _builtins.int
     post_id: _builtins.int
     """The post's id."""
     author_id: _builtins.int
@@ -562,6 +581,10 @@ class PostCreated(_message.Message):
     """The post it re-koos; 0 when it is not a re-koo."""
     created_at_ms: _builtins.int
     """When it was published, in milliseconds since the Unix epoch."""
+    parent_author_id: _builtins.int
+    """The author of the post replied to or re-kooed (whom a reply or re-koo concerns, for
+    notifications); 0 for a top-level post.
+    """
     @_builtins.property
     def hashtags(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
         """Its hashtags, without `#`, as written."""
@@ -587,10 +610,11 @@ class PostCreated(_message.Message):
         reply_to_id: _builtins.int = ...,
         repost_of_id: _builtins.int = ...,
         created_at_ms: _builtins.int = ...,
+        parent_author_id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["author_id", b"author_id", "created_at_ms", b"created_at_ms", "hashtags", b"hashtags", "language", b"language", "media_ids", b"media_ids", "mention_ids", b"mention_ids", "post_id", b"post_id", "reply_to_id", b"reply_to_id", "repost_of_id", b"repost_of_id", "text", b"text"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["author_id", b"author_id", "created_at_ms", b"created_at_ms", "hashtags", b"hashtags", "language", b"language", "media_ids", b"media_ids", "mention_ids", b"mention_ids", "parent_author_id", b"parent_author_id", "post_id", b"post_id", "reply_to_id", b"reply_to_id", "repost_of_id", b"repost_of_id", "text", b"text"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -598,7 +622,9 @@ Global___PostCreated: _TypeAlias = PostCreated  # noqa: Y015
 
 @_typing.final
 class PostDeleted(_message.Message):
-    """A post was deleted."""
+    """A post was deleted: by its author, removed by a moderator, or hidden with its author's
+    suspension. Every derived store (timelines, search, trends, notifications) drops it.
+    """
 
     DESCRIPTOR: _descriptor.Descriptor
 
@@ -648,19 +674,23 @@ class PostLiked(_message.Message):
 
     POST_ID_FIELD_NUMBER: _builtins.int
     USER_ID_FIELD_NUMBER: _builtins.int
+    AUTHOR_ID_FIELD_NUMBER: _builtins.int
     post_id: _builtins.int
     """The post."""
     user_id: _builtins.int
     """Who liked it."""
+    author_id: _builtins.int
+    """The post's author (whom a like notifies), without a lookup per event."""
     def __init__(
         self,
         *,
         post_id: _builtins.int = ...,
         user_id: _builtins.int = ...,
+        author_id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["post_id", b"post_id", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["author_id", b"author_id", "post_id", b"post_id", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
@@ -674,23 +704,119 @@ class PostUnliked(_message.Message):
 
     POST_ID_FIELD_NUMBER: _builtins.int
     USER_ID_FIELD_NUMBER: _builtins.int
+    AUTHOR_ID_FIELD_NUMBER: _builtins.int
     post_id: _builtins.int
     """The post."""
     user_id: _builtins.int
     """Who had liked it."""
+    author_id: _builtins.int
+    """The post's author."""
     def __init__(
         self,
         *,
         post_id: _builtins.int = ...,
         user_id: _builtins.int = ...,
+        author_id: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["post_id", b"post_id", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["author_id", b"author_id", "post_id", b"post_id", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___PostUnliked: _TypeAlias = PostUnliked  # noqa: Y015
+
+@_typing.final
+class UserSuspended(_message.Message):
+    """A moderator suspended an account: its posts are hidden (the post service publishes a
+    `post.deleted` for each) until a `user.unsuspended` with a newer `action_id`.
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_ID_FIELD_NUMBER: _builtins.int
+    ACTION_ID_FIELD_NUMBER: _builtins.int
+    UNTIL_MS_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.int
+    """The account."""
+    action_id: _builtins.int
+    """The moderation action; increasing, so the newest change of an account wins."""
+    until_ms: _builtins.int
+    """When the suspension ends, in milliseconds since the Unix epoch; 0 for never."""
+    def __init__(
+        self,
+        *,
+        user_id: _builtins.int = ...,
+        action_id: _builtins.int = ...,
+        until_ms: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action_id", b"action_id", "until_ms", b"until_ms", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UserSuspended: _TypeAlias = UserSuspended  # noqa: Y015
+
+@_typing.final
+class UserUnsuspended(_message.Message):
+    """An account's suspension was lifted (or ran out): its posts come back."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    USER_ID_FIELD_NUMBER: _builtins.int
+    ACTION_ID_FIELD_NUMBER: _builtins.int
+    user_id: _builtins.int
+    """The account."""
+    action_id: _builtins.int
+    """The moderation action that lifted it."""
+    def __init__(
+        self,
+        *,
+        user_id: _builtins.int = ...,
+        action_id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action_id", b"action_id", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___UserUnsuspended: _TypeAlias = UserUnsuspended  # noqa: Y015
+
+@_typing.final
+class ModerationActioned(_message.Message):
+    """A moderator acted on a user's post or account; the user is told (a notification)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACTION_ID_FIELD_NUMBER: _builtins.int
+    USER_ID_FIELD_NUMBER: _builtins.int
+    POST_ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    action_id: _builtins.int
+    """The moderation action (what and why: the user service's ListModerationActions)."""
+    user_id: _builtins.int
+    """The account acted on (the author, for a post)."""
+    post_id: _builtins.int
+    """The post acted on; 0 for account actions."""
+    kind: _builtins.int
+    """The action's kind (koo.user.v1.ModerationActionKind)."""
+    def __init__(
+        self,
+        *,
+        action_id: _builtins.int = ...,
+        user_id: _builtins.int = ...,
+        post_id: _builtins.int = ...,
+        kind: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["action_id", b"action_id", "kind", b"kind", "post_id", b"post_id", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ModerationActioned: _TypeAlias = ModerationActioned  # noqa: Y015
 
 @_typing.final
 class MediaUploaded(_message.Message):

@@ -23,36 +23,111 @@ _sym_db = _symbol_database.Default()
 
 
 from google.api import annotations_pb2 as google_dot_api_dot_annotations__pb2
+from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from koo.gateway.v1 import gateway_options_pb2 as koo_dot_gateway_dot_v1_dot_gateway__options__pb2
 from koo.post.v1 import post_service_pb2 as koo_dot_post_dot_v1_dot_post__service__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ekoo/feed/v1/feed_service.proto\x12\x0bkoo.feed.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1ekoo/post/v1/post_service.proto\"l\n\x12GetHomeFeedRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\x12\x1a\n\x08language\x18\x03 \x03(\tR\x08language\"f\n\x13GetHomeFeedResponse\x12\'\n\x05posts\x18\x01 \x03(\x0b\x32\x11.koo.post.v1.PostR\x05posts\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"k\n\x14ListUserPostsRequest\x12\x17\n\x07user_id\x18\x01 \x01(\x03R\x06userId\x12\x1b\n\tpage_size\x18\x02 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x03 \x01(\tR\tpageToken\"h\n\x15ListUserPostsResponse\x12\'\n\x05posts\x18\x01 \x03(\x0b\x32\x11.koo.post.v1.PostR\x05posts\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"O\n\x1bListTrendingHashtagsRequest\x12\x1a\n\x08language\x18\x01 \x01(\tR\x08language\x12\x14\n\x05limit\x18\x02 \x01(\x05R\x05limit\"?\n\x0cHashtagCount\x12\x10\n\x03tag\x18\x01 \x01(\tR\x03tag\x12\x1d\n\npost_count\x18\x02 \x01(\x03R\tpostCount\"U\n\x1cListTrendingHashtagsResponse\x12\x35\n\x08hashtags\x18\x01 \x03(\x0b\x32\x19.koo.feed.v1.HashtagCountR\x08hashtags2\xfc\x02\n\x0b\x46\x65\x65\x64Service\x12g\n\x0bGetHomeFeed\x12\x1f.koo.feed.v1.GetHomeFeedRequest\x1a .koo.feed.v1.GetHomeFeedResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/feed/home\x12y\n\rListUserPosts\x12!.koo.feed.v1.ListUserPostsRequest\x1a\".koo.feed.v1.ListUserPostsResponse\"!\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/users/{user_id}/posts\x12\x88\x01\n\x14ListTrendingHashtags\x12(.koo.feed.v1.ListTrendingHashtagsRequest\x1a).koo.feed.v1.ListTrendingHashtagsResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/trends/hashtagsb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1ekoo/feed/v1/feed_service.proto\x12\x0bkoo.feed.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a$koo/gateway/v1/gateway_options.proto\x1a\x1ekoo/post/v1/post_service.proto\"l\n\x12GetHomeFeedRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\x12\x1a\n\x08language\x18\x03 \x03(\tR\x08language\"f\n\x13GetHomeFeedResponse\x12\'\n\x05posts\x18\x01 \x03(\x0b\x32\x11.koo.post.v1.PostR\x05posts\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"k\n\x14ListUserPostsRequest\x12\x17\n\x07user_id\x18\x01 \x01(\x03R\x06userId\x12\x1b\n\tpage_size\x18\x02 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x03 \x01(\tR\tpageToken\"h\n\x15ListUserPostsResponse\x12\'\n\x05posts\x18\x01 \x03(\x0b\x32\x11.koo.post.v1.PostR\x05posts\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"O\n\x1bListTrendingHashtagsRequest\x12\x1a\n\x08language\x18\x01 \x01(\tR\x08language\x12\x14\n\x05limit\x18\x02 \x01(\x05R\x05limit\"?\n\x0cHashtagCount\x12\x10\n\x03tag\x18\x01 \x01(\tR\x03tag\x12\x1d\n\npost_count\x18\x02 \x01(\x03R\tpostCount\"U\n\x1cListTrendingHashtagsResponse\x12\x35\n\x08hashtags\x18\x01 \x03(\x0b\x32\x19.koo.feed.v1.HashtagCountR\x08hashtags\"\x87\x03\n\x0cNotification\x12\x14\n\x02id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x03R\x02id\x12\x37\n\x04kind\x18\x02 \x01(\x0e\x32\x1d.koo.feed.v1.NotificationKindB\x04\xe2\x41\x01\x03R\x04kind\x12\x1d\n\x07post_id\x18\x03 \x01(\x03\x42\x04\xe2\x41\x01\x03R\x06postId\x12*\n\x0elatest_post_id\x18\x04 \x01(\x03\x42\x04\xe2\x41\x01\x03R\x0clatestPostId\x12\x35\n\x06\x61\x63tors\x18\x05 \x03(\x0b\x32\x17.koo.post.v1.PostAuthorB\x04\xe2\x41\x01\x03R\x06\x61\x63tors\x12%\n\x0b\x61\x63tor_count\x18\x06 \x01(\x03\x42\x04\xe2\x41\x01\x03R\nactorCount\x12\x1e\n\x07summary\x18\x07 \x01(\tB\x04\xe2\x41\x01\x03R\x07summary\x12\x1c\n\x06unread\x18\x08 \x01(\x08\x42\x04\xe2\x41\x01\x03R\x06unread\x12\x41\n\x0bupdate_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03R\nupdateTime\"V\n\x18ListNotificationsRequest\x12\x1b\n\tpage_size\x18\x01 \x01(\x05R\x08pageSize\x12\x1d\n\npage_token\x18\x02 \x01(\tR\tpageToken\"\x84\x01\n\x19ListNotificationsResponse\x12?\n\rnotifications\x18\x01 \x03(\x0b\x32\x19.koo.feed.v1.NotificationR\rnotifications\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"#\n!GetUnreadNotificationCountRequest\"G\n\"GetUnreadNotificationCountResponse\x12!\n\x0cunread_count\x18\x01 \x01(\x03R\x0bunreadCount\"8\n\x1cMarkNotificationsReadRequest\x12\x18\n\x08up_to_id\x18\x01 \x01(\x03R\x06upToId\"B\n\x1dMarkNotificationsReadResponse\x12!\n\x0cunread_count\x18\x01 \x01(\x03R\x0bunreadCount\"7\n\x1aStreamNotificationsRequest\x12\x19\n\x08\x61\x66ter_id\x18\x01 \x01(\x03R\x07\x61\x66terId\"\x9a\x01\n\x1bStreamNotificationsResponse\x12=\n\x0cnotification\x18\x01 \x01(\x0b\x32\x19.koo.feed.v1.NotificationR\x0cnotification\x12!\n\x0cunread_count\x18\x02 \x01(\x03R\x0bunreadCount\x12\x19\n\x08\x65vent_id\x18\x03 \x01(\x03R\x07\x65ventId\"\xa2\x01\n\nPushDevice\x12\x14\n\x02id\x18\x01 \x01(\x03\x42\x04\xe2\x41\x01\x03R\x02id\x12;\n\x08platform\x18\x02 \x01(\x0e\x32\x19.koo.feed.v1.PushPlatformB\x04\xe2\x41\x01\x03R\x08platform\x12\x41\n\x0b\x63reate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03R\ncreateTime\"r\n\x17\x43reatePushDeviceRequest\x12;\n\x08platform\x18\x01 \x01(\x0e\x32\x19.koo.feed.v1.PushPlatformB\x04\xe2\x41\x01\x02R\x08platform\x12\x1a\n\x05token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02R\x05token\"K\n\x18\x43reatePushDeviceResponse\x12/\n\x06\x64\x65vice\x18\x01 \x01(\x0b\x32\x17.koo.feed.v1.PushDeviceR\x06\x64\x65vice\"6\n\x17\x44\x65letePushDeviceRequest\x12\x1b\n\tdevice_id\x18\x01 \x01(\x03R\x08\x64\x65viceId\"\x1a\n\x18\x44\x65letePushDeviceResponse*\xeb\x01\n\x10NotificationKind\x12!\n\x1dNOTIFICATION_KIND_UNSPECIFIED\x10\x00\x12\x1d\n\x19NOTIFICATION_KIND_MENTION\x10\x01\x12\x1b\n\x17NOTIFICATION_KIND_REPLY\x10\x02\x12\x1a\n\x16NOTIFICATION_KIND_LIKE\x10\x03\x12\x1c\n\x18NOTIFICATION_KIND_REPOST\x10\x04\x12\x1c\n\x18NOTIFICATION_KIND_FOLLOW\x10\x05\x12 \n\x1cNOTIFICATION_KIND_MODERATION\x10\x06*_\n\x0cPushPlatform\x12\x1d\n\x19PUSH_PLATFORM_UNSPECIFIED\x10\x00\x12\x19\n\x15PUSH_PLATFORM_ANDROID\x10\x01\x12\x15\n\x11PUSH_PLATFORM_IOS\x10\x02\x32\xf0\t\n\x0b\x46\x65\x65\x64Service\x12g\n\x0bGetHomeFeed\x12\x1f.koo.feed.v1.GetHomeFeedRequest\x1a .koo.feed.v1.GetHomeFeedResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/feed/home\x12y\n\rListUserPosts\x12!.koo.feed.v1.ListUserPostsRequest\x1a\".koo.feed.v1.ListUserPostsResponse\"!\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/users/{user_id}/posts\x12\x88\x01\n\x14ListTrendingHashtags\x12(.koo.feed.v1.ListTrendingHashtagsRequest\x1a).koo.feed.v1.ListTrendingHashtagsResponse\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/trends/hashtags\x12}\n\x11ListNotifications\x12%.koo.feed.v1.ListNotificationsRequest\x1a&.koo.feed.v1.ListNotificationsResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/notifications\x12\xa4\x01\n\x1aGetUnreadNotificationCount\x12..koo.feed.v1.GetUnreadNotificationCountRequest\x1a/.koo.feed.v1.GetUnreadNotificationCountResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/notifications:unreadCount\x12\x95\x01\n\x15MarkNotificationsRead\x12).koo.feed.v1.MarkNotificationsReadRequest\x1a*.koo.feed.v1.MarkNotificationsReadResponse\"%\x82\xd3\xe4\x93\x02\x1f\"\x1a/v1/notifications:markRead:\x01*\x12\x8c\x01\n\x13StreamNotifications\x12\'.koo.feed.v1.StreamNotificationsRequest\x1a(.koo.feed.v1.StreamNotificationsResponse\" \x82\xd3\xe4\x93\x02\x1a\x12\x18/v1/notifications:stream0\x01\x12\x93\x01\n\x10\x43reatePushDevice\x12$.koo.feed.v1.CreatePushDeviceRequest\x1a%.koo.feed.v1.CreatePushDeviceResponse\"2\xe2\xf9\x18\x02\x18\x01\x82\xd3\xe4\x93\x02&\"\x19/v1/notifications/devices:\x01*b\x06\x64\x65vice\x12\x8e\x01\n\x10\x44\x65letePushDevice\x12$.koo.feed.v1.DeletePushDeviceRequest\x1a%.koo.feed.v1.DeletePushDeviceResponse\"-\x82\xd3\xe4\x93\x02\'*%/v1/notifications/devices/{device_id}b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'koo.feed.v1.feed_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_NOTIFICATION'].fields_by_name['id']._loaded_options = None
+  _globals['_NOTIFICATION'].fields_by_name['id']._serialized_options = b'\342A\001\003'
+  _globals['_NOTIFICATION'].fields_by_name['kind']._loaded_options = None
+  _globals['_NOTIFICATION'].fields_by_name['kind']._serialized_options = b'\342A\001\003'
+  _globals['_NOTIFICATION'].fields_by_name['post_id']._loaded_options = None
+  _globals['_NOTIFICATION'].fields_by_name['post_id']._serialized_options = b'\342A\001\003'
+  _globals['_NOTIFICATION'].fields_by_name['latest_post_id']._loaded_options = None
+  _globals['_NOTIFICATION'].fields_by_name['latest_post_id']._serialized_options = b'\342A\001\003'
+  _globals['_NOTIFICATION'].fields_by_name['actors']._loaded_options = None
+  _globals['_NOTIFICATION'].fields_by_name['actors']._serialized_options = b'\342A\001\003'
+  _globals['_NOTIFICATION'].fields_by_name['actor_count']._loaded_options = None
+  _globals['_NOTIFICATION'].fields_by_name['actor_count']._serialized_options = b'\342A\001\003'
+  _globals['_NOTIFICATION'].fields_by_name['summary']._loaded_options = None
+  _globals['_NOTIFICATION'].fields_by_name['summary']._serialized_options = b'\342A\001\003'
+  _globals['_NOTIFICATION'].fields_by_name['unread']._loaded_options = None
+  _globals['_NOTIFICATION'].fields_by_name['unread']._serialized_options = b'\342A\001\003'
+  _globals['_NOTIFICATION'].fields_by_name['update_time']._loaded_options = None
+  _globals['_NOTIFICATION'].fields_by_name['update_time']._serialized_options = b'\342A\001\003'
+  _globals['_PUSHDEVICE'].fields_by_name['id']._loaded_options = None
+  _globals['_PUSHDEVICE'].fields_by_name['id']._serialized_options = b'\342A\001\003'
+  _globals['_PUSHDEVICE'].fields_by_name['platform']._loaded_options = None
+  _globals['_PUSHDEVICE'].fields_by_name['platform']._serialized_options = b'\342A\001\003'
+  _globals['_PUSHDEVICE'].fields_by_name['create_time']._loaded_options = None
+  _globals['_PUSHDEVICE'].fields_by_name['create_time']._serialized_options = b'\342A\001\003'
+  _globals['_CREATEPUSHDEVICEREQUEST'].fields_by_name['platform']._loaded_options = None
+  _globals['_CREATEPUSHDEVICEREQUEST'].fields_by_name['platform']._serialized_options = b'\342A\001\002'
+  _globals['_CREATEPUSHDEVICEREQUEST'].fields_by_name['token']._loaded_options = None
+  _globals['_CREATEPUSHDEVICEREQUEST'].fields_by_name['token']._serialized_options = b'\342A\001\002'
   _globals['_FEEDSERVICE'].methods_by_name['GetHomeFeed']._loaded_options = None
   _globals['_FEEDSERVICE'].methods_by_name['GetHomeFeed']._serialized_options = b'\202\323\344\223\002\017\022\r/v1/feed/home'
   _globals['_FEEDSERVICE'].methods_by_name['ListUserPosts']._loaded_options = None
   _globals['_FEEDSERVICE'].methods_by_name['ListUserPosts']._serialized_options = b'\202\323\344\223\002\033\022\031/v1/users/{user_id}/posts'
   _globals['_FEEDSERVICE'].methods_by_name['ListTrendingHashtags']._loaded_options = None
   _globals['_FEEDSERVICE'].methods_by_name['ListTrendingHashtags']._serialized_options = b'\202\323\344\223\002\025\022\023/v1/trends/hashtags'
-  _globals['_GETHOMEFEEDREQUEST']._serialized_start=109
-  _globals['_GETHOMEFEEDREQUEST']._serialized_end=217
-  _globals['_GETHOMEFEEDRESPONSE']._serialized_start=219
-  _globals['_GETHOMEFEEDRESPONSE']._serialized_end=321
-  _globals['_LISTUSERPOSTSREQUEST']._serialized_start=323
-  _globals['_LISTUSERPOSTSREQUEST']._serialized_end=430
-  _globals['_LISTUSERPOSTSRESPONSE']._serialized_start=432
-  _globals['_LISTUSERPOSTSRESPONSE']._serialized_end=536
-  _globals['_LISTTRENDINGHASHTAGSREQUEST']._serialized_start=538
-  _globals['_LISTTRENDINGHASHTAGSREQUEST']._serialized_end=617
-  _globals['_HASHTAGCOUNT']._serialized_start=619
-  _globals['_HASHTAGCOUNT']._serialized_end=682
-  _globals['_LISTTRENDINGHASHTAGSRESPONSE']._serialized_start=684
-  _globals['_LISTTRENDINGHASHTAGSRESPONSE']._serialized_end=769
-  _globals['_FEEDSERVICE']._serialized_start=772
-  _globals['_FEEDSERVICE']._serialized_end=1152
+  _globals['_FEEDSERVICE'].methods_by_name['ListNotifications']._loaded_options = None
+  _globals['_FEEDSERVICE'].methods_by_name['ListNotifications']._serialized_options = b'\202\323\344\223\002\023\022\021/v1/notifications'
+  _globals['_FEEDSERVICE'].methods_by_name['GetUnreadNotificationCount']._loaded_options = None
+  _globals['_FEEDSERVICE'].methods_by_name['GetUnreadNotificationCount']._serialized_options = b'\202\323\344\223\002\037\022\035/v1/notifications:unreadCount'
+  _globals['_FEEDSERVICE'].methods_by_name['MarkNotificationsRead']._loaded_options = None
+  _globals['_FEEDSERVICE'].methods_by_name['MarkNotificationsRead']._serialized_options = b'\202\323\344\223\002\037\"\032/v1/notifications:markRead:\001*'
+  _globals['_FEEDSERVICE'].methods_by_name['StreamNotifications']._loaded_options = None
+  _globals['_FEEDSERVICE'].methods_by_name['StreamNotifications']._serialized_options = b'\202\323\344\223\002\032\022\030/v1/notifications:stream'
+  _globals['_FEEDSERVICE'].methods_by_name['CreatePushDevice']._loaded_options = None
+  _globals['_FEEDSERVICE'].methods_by_name['CreatePushDevice']._serialized_options = b'\342\371\030\002\030\001\202\323\344\223\002&\"\031/v1/notifications/devices:\001*b\006device'
+  _globals['_FEEDSERVICE'].methods_by_name['DeletePushDevice']._loaded_options = None
+  _globals['_FEEDSERVICE'].methods_by_name['DeletePushDevice']._serialized_options = b'\202\323\344\223\002\'*%/v1/notifications/devices/{device_id}'
+  _globals['_NOTIFICATIONKIND']._serialized_start=2385
+  _globals['_NOTIFICATIONKIND']._serialized_end=2620
+  _globals['_PUSHPLATFORM']._serialized_start=2622
+  _globals['_PUSHPLATFORM']._serialized_end=2717
+  _globals['_GETHOMEFEEDREQUEST']._serialized_start=213
+  _globals['_GETHOMEFEEDREQUEST']._serialized_end=321
+  _globals['_GETHOMEFEEDRESPONSE']._serialized_start=323
+  _globals['_GETHOMEFEEDRESPONSE']._serialized_end=425
+  _globals['_LISTUSERPOSTSREQUEST']._serialized_start=427
+  _globals['_LISTUSERPOSTSREQUEST']._serialized_end=534
+  _globals['_LISTUSERPOSTSRESPONSE']._serialized_start=536
+  _globals['_LISTUSERPOSTSRESPONSE']._serialized_end=640
+  _globals['_LISTTRENDINGHASHTAGSREQUEST']._serialized_start=642
+  _globals['_LISTTRENDINGHASHTAGSREQUEST']._serialized_end=721
+  _globals['_HASHTAGCOUNT']._serialized_start=723
+  _globals['_HASHTAGCOUNT']._serialized_end=786
+  _globals['_LISTTRENDINGHASHTAGSRESPONSE']._serialized_start=788
+  _globals['_LISTTRENDINGHASHTAGSRESPONSE']._serialized_end=873
+  _globals['_NOTIFICATION']._serialized_start=876
+  _globals['_NOTIFICATION']._serialized_end=1267
+  _globals['_LISTNOTIFICATIONSREQUEST']._serialized_start=1269
+  _globals['_LISTNOTIFICATIONSREQUEST']._serialized_end=1355
+  _globals['_LISTNOTIFICATIONSRESPONSE']._serialized_start=1358
+  _globals['_LISTNOTIFICATIONSRESPONSE']._serialized_end=1490
+  _globals['_GETUNREADNOTIFICATIONCOUNTREQUEST']._serialized_start=1492
+  _globals['_GETUNREADNOTIFICATIONCOUNTREQUEST']._serialized_end=1527
+  _globals['_GETUNREADNOTIFICATIONCOUNTRESPONSE']._serialized_start=1529
+  _globals['_GETUNREADNOTIFICATIONCOUNTRESPONSE']._serialized_end=1600
+  _globals['_MARKNOTIFICATIONSREADREQUEST']._serialized_start=1602
+  _globals['_MARKNOTIFICATIONSREADREQUEST']._serialized_end=1658
+  _globals['_MARKNOTIFICATIONSREADRESPONSE']._serialized_start=1660
+  _globals['_MARKNOTIFICATIONSREADRESPONSE']._serialized_end=1726
+  _globals['_STREAMNOTIFICATIONSREQUEST']._serialized_start=1728
+  _globals['_STREAMNOTIFICATIONSREQUEST']._serialized_end=1783
+  _globals['_STREAMNOTIFICATIONSRESPONSE']._serialized_start=1786
+  _globals['_STREAMNOTIFICATIONSRESPONSE']._serialized_end=1940
+  _globals['_PUSHDEVICE']._serialized_start=1943
+  _globals['_PUSHDEVICE']._serialized_end=2105
+  _globals['_CREATEPUSHDEVICEREQUEST']._serialized_start=2107
+  _globals['_CREATEPUSHDEVICEREQUEST']._serialized_end=2221
+  _globals['_CREATEPUSHDEVICERESPONSE']._serialized_start=2223
+  _globals['_CREATEPUSHDEVICERESPONSE']._serialized_end=2298
+  _globals['_DELETEPUSHDEVICEREQUEST']._serialized_start=2300
+  _globals['_DELETEPUSHDEVICEREQUEST']._serialized_end=2354
+  _globals['_DELETEPUSHDEVICERESPONSE']._serialized_start=2356
+  _globals['_DELETEPUSHDEVICERESPONSE']._serialized_end=2382
+  _globals['_FEEDSERVICE']._serialized_start=2720
+  _globals['_FEEDSERVICE']._serialized_end=3984
 # @@protoc_insertion_point(module_scope)

@@ -6,7 +6,9 @@ Home and user timelines, and trends."""
 from collections import abc as _abc
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from koo.post.v1 import post_service_pb2 as _post_service_pb2
 import builtins as _builtins
 import sys
@@ -18,6 +20,74 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class _NotificationKind:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _NotificationKindEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_NotificationKind.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    NOTIFICATION_KIND_UNSPECIFIED: _NotificationKind.ValueType  # 0
+    """Not used."""
+    NOTIFICATION_KIND_MENTION: _NotificationKind.ValueType  # 1
+    """Someone mentioned the reader (`@handle`) in a post."""
+    NOTIFICATION_KIND_REPLY: _NotificationKind.ValueType  # 2
+    """Someone replied to the reader's post."""
+    NOTIFICATION_KIND_LIKE: _NotificationKind.ValueType  # 3
+    """Someone liked the reader's post."""
+    NOTIFICATION_KIND_REPOST: _NotificationKind.ValueType  # 4
+    """Someone re-kooed the reader's post."""
+    NOTIFICATION_KIND_FOLLOW: _NotificationKind.ValueType  # 5
+    """Someone followed the reader."""
+    NOTIFICATION_KIND_MODERATION: _NotificationKind.ValueType  # 6
+    """Koo's moderators acted on the reader's post or account (what and why: the user
+    service's `GET /v1/moderationActions`). It has no actors.
+    """
+
+class NotificationKind(_NotificationKind, metaclass=_NotificationKindEnumTypeWrapper):
+    """What happened."""
+
+NOTIFICATION_KIND_UNSPECIFIED: NotificationKind.ValueType  # 0
+"""Not used."""
+NOTIFICATION_KIND_MENTION: NotificationKind.ValueType  # 1
+"""Someone mentioned the reader (`@handle`) in a post."""
+NOTIFICATION_KIND_REPLY: NotificationKind.ValueType  # 2
+"""Someone replied to the reader's post."""
+NOTIFICATION_KIND_LIKE: NotificationKind.ValueType  # 3
+"""Someone liked the reader's post."""
+NOTIFICATION_KIND_REPOST: NotificationKind.ValueType  # 4
+"""Someone re-kooed the reader's post."""
+NOTIFICATION_KIND_FOLLOW: NotificationKind.ValueType  # 5
+"""Someone followed the reader."""
+NOTIFICATION_KIND_MODERATION: NotificationKind.ValueType  # 6
+"""Koo's moderators acted on the reader's post or account (what and why: the user
+service's `GET /v1/moderationActions`). It has no actors.
+"""
+Global___NotificationKind: _TypeAlias = NotificationKind  # noqa: Y015
+
+class _PushPlatform:
+    ValueType = _typing.NewType("ValueType", _builtins.int)
+    V: _TypeAlias = ValueType  # noqa: Y015
+
+class _PushPlatformEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_PushPlatform.ValueType], _builtins.type):
+    DESCRIPTOR: _descriptor.EnumDescriptor
+    PUSH_PLATFORM_UNSPECIFIED: _PushPlatform.ValueType  # 0
+    """Not used."""
+    PUSH_PLATFORM_ANDROID: _PushPlatform.ValueType  # 1
+    """Android (Firebase Cloud Messaging)."""
+    PUSH_PLATFORM_IOS: _PushPlatform.ValueType  # 2
+    """iOS (Apple Push Notification service)."""
+
+class PushPlatform(_PushPlatform, metaclass=_PushPlatformEnumTypeWrapper):
+    """A phone's push service."""
+
+PUSH_PLATFORM_UNSPECIFIED: PushPlatform.ValueType  # 0
+"""Not used."""
+PUSH_PLATFORM_ANDROID: PushPlatform.ValueType  # 1
+"""Android (Firebase Cloud Messaging)."""
+PUSH_PLATFORM_IOS: PushPlatform.ValueType  # 2
+"""iOS (Apple Push Notification service)."""
+Global___PushPlatform: _TypeAlias = PushPlatform  # noqa: Y015
 
 @_typing.final
 class GetHomeFeedRequest(_message.Message):
@@ -212,3 +282,377 @@ class ListTrendingHashtagsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListTrendingHashtagsResponse: _TypeAlias = ListTrendingHashtagsResponse  # noqa: Y015
+
+@_typing.final
+class Notification(_message.Message):
+    """One entry of the notification list: one or more people did the same thing."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    KIND_FIELD_NUMBER: _builtins.int
+    POST_ID_FIELD_NUMBER: _builtins.int
+    LATEST_POST_ID_FIELD_NUMBER: _builtins.int
+    ACTORS_FIELD_NUMBER: _builtins.int
+    ACTOR_COUNT_FIELD_NUMBER: _builtins.int
+    SUMMARY_FIELD_NUMBER: _builtins.int
+    UNREAD_FIELD_NUMBER: _builtins.int
+    UPDATE_TIME_FIELD_NUMBER: _builtins.int
+    id: _builtins.int
+    """The entry's newest event; its place in the list (pass it to MarkNotificationsRead)."""
+    kind: Global___NotificationKind.ValueType
+    """What they did."""
+    post_id: _builtins.int
+    """The reader's post liked, re-kooed or replied to, or the post mentioning the reader;
+    0 for follows.
+    """
+    latest_post_id: _builtins.int
+    """The newest reply or re-koo (for those kinds); 0 otherwise."""
+    actor_count: _builtins.int
+    """How many people did it in all."""
+    summary: _builtins.str
+    """A sentence for the list, e.g. "Asha and 12 others liked your post"."""
+    unread: _builtins.bool
+    """Whether the newest event is newer than the reader's read mark."""
+    @_builtins.property
+    def actors(self) -> _containers.RepeatedCompositeFieldContainer[_post_service_pb2.PostAuthor]:
+        """The people who did it, newest first, at most three."""
+
+    @_builtins.property
+    def update_time(self) -> _timestamp_pb2.Timestamp:
+        """When the newest event happened."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.int = ...,
+        kind: Global___NotificationKind.ValueType = ...,
+        post_id: _builtins.int = ...,
+        latest_post_id: _builtins.int = ...,
+        actors: _abc.Iterable[_post_service_pb2.PostAuthor] | None = ...,
+        actor_count: _builtins.int = ...,
+        summary: _builtins.str = ...,
+        unread: _builtins.bool = ...,
+        update_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["update_time", b"update_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor_count", b"actor_count", "actors", b"actors", "id", b"id", "kind", b"kind", "latest_post_id", b"latest_post_id", "post_id", b"post_id", "summary", b"summary", "unread", b"unread", "update_time", b"update_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Notification: _TypeAlias = Notification  # noqa: Y015
+
+@_typing.final
+class ListNotificationsRequest(_message.Message):
+    """A page of the caller's notifications."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    page_size: _builtins.int
+    """Page size: 0 means 20; at most 100."""
+    page_token: _builtins.str
+    """`next_page_token` of the previous page; empty for the first page."""
+    def __init__(
+        self,
+        *,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListNotificationsRequest: _TypeAlias = ListNotificationsRequest  # noqa: Y015
+
+@_typing.final
+class ListNotificationsResponse(_message.Message):
+    """A page of the caller's notifications."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NOTIFICATIONS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """Token for the next page; empty on the last page."""
+    @_builtins.property
+    def notifications(self) -> _containers.RepeatedCompositeFieldContainer[Global___Notification]:
+        """Entries, newest first."""
+
+    def __init__(
+        self,
+        *,
+        notifications: _abc.Iterable[Global___Notification] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "notifications", b"notifications"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListNotificationsResponse: _TypeAlias = ListNotificationsResponse  # noqa: Y015
+
+@_typing.final
+class GetUnreadNotificationCountRequest(_message.Message):
+    """Asks for the caller's unread count."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetUnreadNotificationCountRequest: _TypeAlias = GetUnreadNotificationCountRequest  # noqa: Y015
+
+@_typing.final
+class GetUnreadNotificationCountResponse(_message.Message):
+    """The caller's unread count."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UNREAD_COUNT_FIELD_NUMBER: _builtins.int
+    unread_count: _builtins.int
+    """Entries of the list newer than the read mark."""
+    def __init__(
+        self,
+        *,
+        unread_count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["unread_count", b"unread_count"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___GetUnreadNotificationCountResponse: _TypeAlias = GetUnreadNotificationCountResponse  # noqa: Y015
+
+@_typing.final
+class MarkNotificationsReadRequest(_message.Message):
+    """Moves the caller's read mark."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UP_TO_ID_FIELD_NUMBER: _builtins.int
+    up_to_id: _builtins.int
+    """The `id` of the newest entry read; 0 means everything so far."""
+    def __init__(
+        self,
+        *,
+        up_to_id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["up_to_id", b"up_to_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MarkNotificationsReadRequest: _TypeAlias = MarkNotificationsReadRequest  # noqa: Y015
+
+@_typing.final
+class MarkNotificationsReadResponse(_message.Message):
+    """The caller's unread count after the mark moved."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    UNREAD_COUNT_FIELD_NUMBER: _builtins.int
+    unread_count: _builtins.int
+    """Entries still unread."""
+    def __init__(
+        self,
+        *,
+        unread_count: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["unread_count", b"unread_count"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___MarkNotificationsReadResponse: _TypeAlias = MarkNotificationsReadResponse  # noqa: Y015
+
+@_typing.final
+class StreamNotificationsRequest(_message.Message):
+    """Opens the caller's live notification stream."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AFTER_ID_FIELD_NUMBER: _builtins.int
+    after_id: _builtins.int
+    """Resume point: the `id` of the last entry received; entries newer than it are sent
+    first. 0 starts with live entries only.
+    """
+    def __init__(
+        self,
+        *,
+        after_id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after_id", b"after_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StreamNotificationsRequest: _TypeAlias = StreamNotificationsRequest  # noqa: Y015
+
+@_typing.final
+class StreamNotificationsResponse(_message.Message):
+    """One new notification, as its entry in the list now reads (empty: a keep-alive)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    NOTIFICATION_FIELD_NUMBER: _builtins.int
+    UNREAD_COUNT_FIELD_NUMBER: _builtins.int
+    EVENT_ID_FIELD_NUMBER: _builtins.int
+    unread_count: _builtins.int
+    """The caller's unread count with it."""
+    event_id: _builtins.int
+    """The resume point: the entry's id (the SSE event id)."""
+    @_builtins.property
+    def notification(self) -> Global___Notification:
+        """The entry."""
+
+    def __init__(
+        self,
+        *,
+        notification: Global___Notification | None = ...,
+        unread_count: _builtins.int = ...,
+        event_id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["notification", b"notification"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["event_id", b"event_id", "notification", b"notification", "unread_count", b"unread_count"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___StreamNotificationsResponse: _TypeAlias = StreamNotificationsResponse  # noqa: Y015
+
+@_typing.final
+class PushDevice(_message.Message):
+    """A device that gets the caller's notifications pushed."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ID_FIELD_NUMBER: _builtins.int
+    PLATFORM_FIELD_NUMBER: _builtins.int
+    CREATE_TIME_FIELD_NUMBER: _builtins.int
+    id: _builtins.int
+    """Unique id."""
+    platform: Global___PushPlatform.ValueType
+    """Its push service."""
+    @_builtins.property
+    def create_time(self) -> _timestamp_pb2.Timestamp:
+        """When it was registered."""
+
+    def __init__(
+        self,
+        *,
+        id: _builtins.int = ...,
+        platform: Global___PushPlatform.ValueType = ...,
+        create_time: _timestamp_pb2.Timestamp | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "id", b"id", "platform", b"platform"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___PushDevice: _TypeAlias = PushDevice  # noqa: Y015
+
+@_typing.final
+class CreatePushDeviceRequest(_message.Message):
+    """Registers a device."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    PLATFORM_FIELD_NUMBER: _builtins.int
+    TOKEN_FIELD_NUMBER: _builtins.int
+    platform: Global___PushPlatform.ValueType
+    """Its push service."""
+    token: _builtins.str
+    """The token the app got from FCM or APNs (up to 4096 characters)."""
+    def __init__(
+        self,
+        *,
+        platform: Global___PushPlatform.ValueType = ...,
+        token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["platform", b"platform", "token", b"token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreatePushDeviceRequest: _TypeAlias = CreatePushDeviceRequest  # noqa: Y015
+
+@_typing.final
+class CreatePushDeviceResponse(_message.Message):
+    """The registered device."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DEVICE_FIELD_NUMBER: _builtins.int
+    @_builtins.property
+    def device(self) -> Global___PushDevice:
+        """The device."""
+
+    def __init__(
+        self,
+        *,
+        device: Global___PushDevice | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["device", b"device"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["device", b"device"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___CreatePushDeviceResponse: _TypeAlias = CreatePushDeviceResponse  # noqa: Y015
+
+@_typing.final
+class DeletePushDeviceRequest(_message.Message):
+    """Unregisters a device."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    DEVICE_ID_FIELD_NUMBER: _builtins.int
+    device_id: _builtins.int
+    """The device."""
+    def __init__(
+        self,
+        *,
+        device_id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["device_id", b"device_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeletePushDeviceRequest: _TypeAlias = DeletePushDeviceRequest  # noqa: Y015
+
+@_typing.final
+class DeletePushDeviceResponse(_message.Message):
+    """Nothing."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    def __init__(
+        self,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DeletePushDeviceResponse: _TypeAlias = DeletePushDeviceResponse  # noqa: Y015

@@ -50,6 +50,36 @@ class FeedServiceStub:
                 request_serializer=koo_dot_feed_dot_v1_dot_feed__service__pb2.ListTrendingHashtagsRequest.SerializeToString,
                 response_deserializer=koo_dot_feed_dot_v1_dot_feed__service__pb2.ListTrendingHashtagsResponse.FromString,
                 _registered_method=True)
+        self.ListNotifications = channel.unary_unary(
+                '/koo.feed.v1.FeedService/ListNotifications',
+                request_serializer=koo_dot_feed_dot_v1_dot_feed__service__pb2.ListNotificationsRequest.SerializeToString,
+                response_deserializer=koo_dot_feed_dot_v1_dot_feed__service__pb2.ListNotificationsResponse.FromString,
+                _registered_method=True)
+        self.GetUnreadNotificationCount = channel.unary_unary(
+                '/koo.feed.v1.FeedService/GetUnreadNotificationCount',
+                request_serializer=koo_dot_feed_dot_v1_dot_feed__service__pb2.GetUnreadNotificationCountRequest.SerializeToString,
+                response_deserializer=koo_dot_feed_dot_v1_dot_feed__service__pb2.GetUnreadNotificationCountResponse.FromString,
+                _registered_method=True)
+        self.MarkNotificationsRead = channel.unary_unary(
+                '/koo.feed.v1.FeedService/MarkNotificationsRead',
+                request_serializer=koo_dot_feed_dot_v1_dot_feed__service__pb2.MarkNotificationsReadRequest.SerializeToString,
+                response_deserializer=koo_dot_feed_dot_v1_dot_feed__service__pb2.MarkNotificationsReadResponse.FromString,
+                _registered_method=True)
+        self.StreamNotifications = channel.unary_stream(
+                '/koo.feed.v1.FeedService/StreamNotifications',
+                request_serializer=koo_dot_feed_dot_v1_dot_feed__service__pb2.StreamNotificationsRequest.SerializeToString,
+                response_deserializer=koo_dot_feed_dot_v1_dot_feed__service__pb2.StreamNotificationsResponse.FromString,
+                _registered_method=True)
+        self.CreatePushDevice = channel.unary_unary(
+                '/koo.feed.v1.FeedService/CreatePushDevice',
+                request_serializer=koo_dot_feed_dot_v1_dot_feed__service__pb2.CreatePushDeviceRequest.SerializeToString,
+                response_deserializer=koo_dot_feed_dot_v1_dot_feed__service__pb2.CreatePushDeviceResponse.FromString,
+                _registered_method=True)
+        self.DeletePushDevice = channel.unary_unary(
+                '/koo.feed.v1.FeedService/DeletePushDevice',
+                request_serializer=koo_dot_feed_dot_v1_dot_feed__service__pb2.DeletePushDeviceRequest.SerializeToString,
+                response_deserializer=koo_dot_feed_dot_v1_dot_feed__service__pb2.DeletePushDeviceResponse.FromString,
+                _registered_method=True)
 
 
 class FeedServiceServicer:
@@ -79,6 +109,56 @@ class FeedServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListNotifications(self, request, context):
+        """The caller's notifications, newest first, grouped the way people read them: one
+        entry per liked, re-kooed or replied-to post ("Asha and 12 others liked your post"),
+        one per mentioning post, one for new followers. Nothing from someone the caller
+        blocked, was blocked by or muted.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetUnreadNotificationCount(self, request, context):
+        """How many entries of ListNotifications are unread (newer than the read mark).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def MarkNotificationsRead(self, request, context):
+        """Marks the caller's notifications read up to an entry (all of them when `up_to_id`
+        is 0). The mark only moves forward.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def StreamNotifications(self, request, context):
+        """New notifications as they happen, for as long as the call stays open: first those
+        newer than `after_id` (the resume point after a reconnect), then live ones; an empty
+        message now and then keeps the connection alive. Over HTTP it is a stream of
+        server-sent events; `Last-Event-ID` gives the resume point.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CreatePushDevice(self, request, context):
+        """Registers the caller's phone for push notifications (the FCM or APNs token). The same
+        token again answers the same device; a token moves to whoever registers it last.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DeletePushDevice(self, request, context):
+        """Stops pushing to one of the caller's devices (e.g. on sign-out).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_FeedServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -96,6 +176,36 @@ def add_FeedServiceServicer_to_server(servicer, server):
                     servicer.ListTrendingHashtags,
                     request_deserializer=koo_dot_feed_dot_v1_dot_feed__service__pb2.ListTrendingHashtagsRequest.FromString,
                     response_serializer=koo_dot_feed_dot_v1_dot_feed__service__pb2.ListTrendingHashtagsResponse.SerializeToString,
+            ),
+            'ListNotifications': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListNotifications,
+                    request_deserializer=koo_dot_feed_dot_v1_dot_feed__service__pb2.ListNotificationsRequest.FromString,
+                    response_serializer=koo_dot_feed_dot_v1_dot_feed__service__pb2.ListNotificationsResponse.SerializeToString,
+            ),
+            'GetUnreadNotificationCount': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetUnreadNotificationCount,
+                    request_deserializer=koo_dot_feed_dot_v1_dot_feed__service__pb2.GetUnreadNotificationCountRequest.FromString,
+                    response_serializer=koo_dot_feed_dot_v1_dot_feed__service__pb2.GetUnreadNotificationCountResponse.SerializeToString,
+            ),
+            'MarkNotificationsRead': grpc.unary_unary_rpc_method_handler(
+                    servicer.MarkNotificationsRead,
+                    request_deserializer=koo_dot_feed_dot_v1_dot_feed__service__pb2.MarkNotificationsReadRequest.FromString,
+                    response_serializer=koo_dot_feed_dot_v1_dot_feed__service__pb2.MarkNotificationsReadResponse.SerializeToString,
+            ),
+            'StreamNotifications': grpc.unary_stream_rpc_method_handler(
+                    servicer.StreamNotifications,
+                    request_deserializer=koo_dot_feed_dot_v1_dot_feed__service__pb2.StreamNotificationsRequest.FromString,
+                    response_serializer=koo_dot_feed_dot_v1_dot_feed__service__pb2.StreamNotificationsResponse.SerializeToString,
+            ),
+            'CreatePushDevice': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreatePushDevice,
+                    request_deserializer=koo_dot_feed_dot_v1_dot_feed__service__pb2.CreatePushDeviceRequest.FromString,
+                    response_serializer=koo_dot_feed_dot_v1_dot_feed__service__pb2.CreatePushDeviceResponse.SerializeToString,
+            ),
+            'DeletePushDevice': grpc.unary_unary_rpc_method_handler(
+                    servicer.DeletePushDevice,
+                    request_deserializer=koo_dot_feed_dot_v1_dot_feed__service__pb2.DeletePushDeviceRequest.FromString,
+                    response_serializer=koo_dot_feed_dot_v1_dot_feed__service__pb2.DeletePushDeviceResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -180,6 +290,168 @@ class FeedService:
             '/koo.feed.v1.FeedService/ListTrendingHashtags',
             koo_dot_feed_dot_v1_dot_feed__service__pb2.ListTrendingHashtagsRequest.SerializeToString,
             koo_dot_feed_dot_v1_dot_feed__service__pb2.ListTrendingHashtagsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListNotifications(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/koo.feed.v1.FeedService/ListNotifications',
+            koo_dot_feed_dot_v1_dot_feed__service__pb2.ListNotificationsRequest.SerializeToString,
+            koo_dot_feed_dot_v1_dot_feed__service__pb2.ListNotificationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetUnreadNotificationCount(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/koo.feed.v1.FeedService/GetUnreadNotificationCount',
+            koo_dot_feed_dot_v1_dot_feed__service__pb2.GetUnreadNotificationCountRequest.SerializeToString,
+            koo_dot_feed_dot_v1_dot_feed__service__pb2.GetUnreadNotificationCountResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def MarkNotificationsRead(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/koo.feed.v1.FeedService/MarkNotificationsRead',
+            koo_dot_feed_dot_v1_dot_feed__service__pb2.MarkNotificationsReadRequest.SerializeToString,
+            koo_dot_feed_dot_v1_dot_feed__service__pb2.MarkNotificationsReadResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamNotifications(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/koo.feed.v1.FeedService/StreamNotifications',
+            koo_dot_feed_dot_v1_dot_feed__service__pb2.StreamNotificationsRequest.SerializeToString,
+            koo_dot_feed_dot_v1_dot_feed__service__pb2.StreamNotificationsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreatePushDevice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/koo.feed.v1.FeedService/CreatePushDevice',
+            koo_dot_feed_dot_v1_dot_feed__service__pb2.CreatePushDeviceRequest.SerializeToString,
+            koo_dot_feed_dot_v1_dot_feed__service__pb2.CreatePushDeviceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DeletePushDevice(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/koo.feed.v1.FeedService/DeletePushDevice',
+            koo_dot_feed_dot_v1_dot_feed__service__pb2.DeletePushDeviceRequest.SerializeToString,
+            koo_dot_feed_dot_v1_dot_feed__service__pb2.DeletePushDeviceResponse.FromString,
             options,
             channel_credentials,
             insecure,

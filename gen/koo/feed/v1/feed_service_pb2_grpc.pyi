@@ -43,6 +43,30 @@ class FeedServiceStub:
     """
     ListTrendingHashtags: _grpc.UnaryUnaryMultiCallable[_feed_service_pb2.ListTrendingHashtagsRequest, _feed_service_pb2.ListTrendingHashtagsResponse]
     """The most used hashtags of the recent window, in one language or all."""
+    ListNotifications: _grpc.UnaryUnaryMultiCallable[_feed_service_pb2.ListNotificationsRequest, _feed_service_pb2.ListNotificationsResponse]
+    """The caller's notifications, newest first, grouped the way people read them: one
+    entry per liked, re-kooed or replied-to post ("Asha and 12 others liked your post"),
+    one per mentioning post, one for new followers. Nothing from someone the caller
+    blocked, was blocked by or muted.
+    """
+    GetUnreadNotificationCount: _grpc.UnaryUnaryMultiCallable[_feed_service_pb2.GetUnreadNotificationCountRequest, _feed_service_pb2.GetUnreadNotificationCountResponse]
+    """How many entries of ListNotifications are unread (newer than the read mark)."""
+    MarkNotificationsRead: _grpc.UnaryUnaryMultiCallable[_feed_service_pb2.MarkNotificationsReadRequest, _feed_service_pb2.MarkNotificationsReadResponse]
+    """Marks the caller's notifications read up to an entry (all of them when `up_to_id`
+    is 0). The mark only moves forward.
+    """
+    StreamNotifications: _grpc.UnaryStreamMultiCallable[_feed_service_pb2.StreamNotificationsRequest, _feed_service_pb2.StreamNotificationsResponse]
+    """New notifications as they happen, for as long as the call stays open: first those
+    newer than `after_id` (the resume point after a reconnect), then live ones; an empty
+    message now and then keeps the connection alive. Over HTTP it is a stream of
+    server-sent events; `Last-Event-ID` gives the resume point.
+    """
+    CreatePushDevice: _grpc.UnaryUnaryMultiCallable[_feed_service_pb2.CreatePushDeviceRequest, _feed_service_pb2.CreatePushDeviceResponse]
+    """Registers the caller's phone for push notifications (the FCM or APNs token). The same
+    token again answers the same device; a token moves to whoever registers it last.
+    """
+    DeletePushDevice: _grpc.UnaryUnaryMultiCallable[_feed_service_pb2.DeletePushDeviceRequest, _feed_service_pb2.DeletePushDeviceResponse]
+    """Stops pushing to one of the caller's devices (e.g. on sign-out)."""
 
 @_typing.type_check_only
 class FeedServiceAsyncStub(FeedServiceStub):
@@ -59,6 +83,30 @@ class FeedServiceAsyncStub(FeedServiceStub):
     """
     ListTrendingHashtags: _aio.UnaryUnaryMultiCallable[_feed_service_pb2.ListTrendingHashtagsRequest, _feed_service_pb2.ListTrendingHashtagsResponse]  # type: ignore[assignment]
     """The most used hashtags of the recent window, in one language or all."""
+    ListNotifications: _aio.UnaryUnaryMultiCallable[_feed_service_pb2.ListNotificationsRequest, _feed_service_pb2.ListNotificationsResponse]  # type: ignore[assignment]
+    """The caller's notifications, newest first, grouped the way people read them: one
+    entry per liked, re-kooed or replied-to post ("Asha and 12 others liked your post"),
+    one per mentioning post, one for new followers. Nothing from someone the caller
+    blocked, was blocked by or muted.
+    """
+    GetUnreadNotificationCount: _aio.UnaryUnaryMultiCallable[_feed_service_pb2.GetUnreadNotificationCountRequest, _feed_service_pb2.GetUnreadNotificationCountResponse]  # type: ignore[assignment]
+    """How many entries of ListNotifications are unread (newer than the read mark)."""
+    MarkNotificationsRead: _aio.UnaryUnaryMultiCallable[_feed_service_pb2.MarkNotificationsReadRequest, _feed_service_pb2.MarkNotificationsReadResponse]  # type: ignore[assignment]
+    """Marks the caller's notifications read up to an entry (all of them when `up_to_id`
+    is 0). The mark only moves forward.
+    """
+    StreamNotifications: _aio.UnaryStreamMultiCallable[_feed_service_pb2.StreamNotificationsRequest, _feed_service_pb2.StreamNotificationsResponse]  # type: ignore[assignment]
+    """New notifications as they happen, for as long as the call stays open: first those
+    newer than `after_id` (the resume point after a reconnect), then live ones; an empty
+    message now and then keeps the connection alive. Over HTTP it is a stream of
+    server-sent events; `Last-Event-ID` gives the resume point.
+    """
+    CreatePushDevice: _aio.UnaryUnaryMultiCallable[_feed_service_pb2.CreatePushDeviceRequest, _feed_service_pb2.CreatePushDeviceResponse]  # type: ignore[assignment]
+    """Registers the caller's phone for push notifications (the FCM or APNs token). The same
+    token again answers the same device; a token moves to whoever registers it last.
+    """
+    DeletePushDevice: _aio.UnaryUnaryMultiCallable[_feed_service_pb2.DeletePushDeviceRequest, _feed_service_pb2.DeletePushDeviceResponse]  # type: ignore[assignment]
+    """Stops pushing to one of the caller's devices (e.g. on sign-out)."""
 
 class FeedServiceServicer(metaclass=_abc_1.ABCMeta):
     """FeedService builds what people read."""
@@ -90,5 +138,65 @@ class FeedServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_feed_service_pb2.ListTrendingHashtagsResponse, _abc.Awaitable[_feed_service_pb2.ListTrendingHashtagsResponse]]:
         """The most used hashtags of the recent window, in one language or all."""
+
+    @_abc_1.abstractmethod
+    def ListNotifications(
+        self,
+        request: _feed_service_pb2.ListNotificationsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_feed_service_pb2.ListNotificationsResponse, _abc.Awaitable[_feed_service_pb2.ListNotificationsResponse]]:
+        """The caller's notifications, newest first, grouped the way people read them: one
+        entry per liked, re-kooed or replied-to post ("Asha and 12 others liked your post"),
+        one per mentioning post, one for new followers. Nothing from someone the caller
+        blocked, was blocked by or muted.
+        """
+
+    @_abc_1.abstractmethod
+    def GetUnreadNotificationCount(
+        self,
+        request: _feed_service_pb2.GetUnreadNotificationCountRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_feed_service_pb2.GetUnreadNotificationCountResponse, _abc.Awaitable[_feed_service_pb2.GetUnreadNotificationCountResponse]]:
+        """How many entries of ListNotifications are unread (newer than the read mark)."""
+
+    @_abc_1.abstractmethod
+    def MarkNotificationsRead(
+        self,
+        request: _feed_service_pb2.MarkNotificationsReadRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_feed_service_pb2.MarkNotificationsReadResponse, _abc.Awaitable[_feed_service_pb2.MarkNotificationsReadResponse]]:
+        """Marks the caller's notifications read up to an entry (all of them when `up_to_id`
+        is 0). The mark only moves forward.
+        """
+
+    @_abc_1.abstractmethod
+    def StreamNotifications(
+        self,
+        request: _feed_service_pb2.StreamNotificationsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_feed_service_pb2.StreamNotificationsResponse], _abc.AsyncIterator[_feed_service_pb2.StreamNotificationsResponse]]:
+        """New notifications as they happen, for as long as the call stays open: first those
+        newer than `after_id` (the resume point after a reconnect), then live ones; an empty
+        message now and then keeps the connection alive. Over HTTP it is a stream of
+        server-sent events; `Last-Event-ID` gives the resume point.
+        """
+
+    @_abc_1.abstractmethod
+    def CreatePushDevice(
+        self,
+        request: _feed_service_pb2.CreatePushDeviceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_feed_service_pb2.CreatePushDeviceResponse, _abc.Awaitable[_feed_service_pb2.CreatePushDeviceResponse]]:
+        """Registers the caller's phone for push notifications (the FCM or APNs token). The same
+        token again answers the same device; a token moves to whoever registers it last.
+        """
+
+    @_abc_1.abstractmethod
+    def DeletePushDevice(
+        self,
+        request: _feed_service_pb2.DeletePushDeviceRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_feed_service_pb2.DeletePushDeviceResponse, _abc.Awaitable[_feed_service_pb2.DeletePushDeviceResponse]]:
+        """Stops pushing to one of the caller's devices (e.g. on sign-out)."""
 
 def add_FeedServiceServicer_to_server(servicer: FeedServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

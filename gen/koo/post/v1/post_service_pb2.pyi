@@ -692,3 +692,51 @@ class ListLikedPostIdsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListLikedPostIdsResponse: _TypeAlias = ListLikedPostIdsResponse  # noqa: Y015
+
+@_typing.final
+class SetPostRemovedRequest(_message.Message):
+    """Removes or restores a post."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    POST_ID_FIELD_NUMBER: _builtins.int
+    REMOVED_FIELD_NUMBER: _builtins.int
+    post_id: _builtins.int
+    """The post."""
+    removed: _builtins.bool
+    """True removes it; false puts it back."""
+    def __init__(
+        self,
+        *,
+        post_id: _builtins.int = ...,
+        removed: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["post_id", b"post_id", "removed", b"removed"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetPostRemovedRequest: _TypeAlias = SetPostRemovedRequest  # noqa: Y015
+
+@_typing.final
+class SetPostRemovedResponse(_message.Message):
+    """The post's author (whom the action concerns)."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    AUTHOR_ID_FIELD_NUMBER: _builtins.int
+    author_id: _builtins.int
+    """The author's id."""
+    def __init__(
+        self,
+        *,
+        author_id: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["author_id", b"author_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___SetPostRemovedResponse: _TypeAlias = SetPostRemovedResponse  # noqa: Y015

@@ -85,6 +85,11 @@ class PostServiceStub:
                 request_serializer=koo_dot_post_dot_v1_dot_post__service__pb2.ListLikedPostIdsRequest.SerializeToString,
                 response_deserializer=koo_dot_post_dot_v1_dot_post__service__pb2.ListLikedPostIdsResponse.FromString,
                 _registered_method=True)
+        self.SetPostRemoved = channel.unary_unary(
+                '/koo.post.v1.PostService/SetPostRemoved',
+                request_serializer=koo_dot_post_dot_v1_dot_post__service__pb2.SetPostRemovedRequest.SerializeToString,
+                response_deserializer=koo_dot_post_dot_v1_dot_post__service__pb2.SetPostRemovedResponse.FromString,
+                _registered_method=True)
 
 
 class PostServiceServicer:
@@ -166,6 +171,14 @@ class PostServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SetPostRemoved(self, request, context):
+        """Internal (the user service's moderation calls, after checking the moderator role):
+        removes a post from every read (kept for the audit), or puts a removed post back.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PostServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -218,6 +231,11 @@ def add_PostServiceServicer_to_server(servicer, server):
                     servicer.ListLikedPostIds,
                     request_deserializer=koo_dot_post_dot_v1_dot_post__service__pb2.ListLikedPostIdsRequest.FromString,
                     response_serializer=koo_dot_post_dot_v1_dot_post__service__pb2.ListLikedPostIdsResponse.SerializeToString,
+            ),
+            'SetPostRemoved': grpc.unary_unary_rpc_method_handler(
+                    servicer.SetPostRemoved,
+                    request_deserializer=koo_dot_post_dot_v1_dot_post__service__pb2.SetPostRemovedRequest.FromString,
+                    response_serializer=koo_dot_post_dot_v1_dot_post__service__pb2.SetPostRemovedResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -491,6 +509,33 @@ class PostService:
             '/koo.post.v1.PostService/ListLikedPostIds',
             koo_dot_post_dot_v1_dot_post__service__pb2.ListLikedPostIdsRequest.SerializeToString,
             koo_dot_post_dot_v1_dot_post__service__pb2.ListLikedPostIdsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SetPostRemoved(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/koo.post.v1.PostService/SetPostRemoved',
+            koo_dot_post_dot_v1_dot_post__service__pb2.SetPostRemovedRequest.SerializeToString,
+            koo_dot_post_dot_v1_dot_post__service__pb2.SetPostRemovedResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -59,6 +59,10 @@ class PostServiceStub:
     """Internal: the newest post references of some authors, for timelines."""
     ListLikedPostIds: _grpc.UnaryUnaryMultiCallable[_post_service_pb2.ListLikedPostIdsRequest, _post_service_pb2.ListLikedPostIdsResponse]
     """Internal: the posts the caller liked, newest post first, for the readers' likes cache."""
+    SetPostRemoved: _grpc.UnaryUnaryMultiCallable[_post_service_pb2.SetPostRemovedRequest, _post_service_pb2.SetPostRemovedResponse]
+    """Internal (the user service's moderation calls, after checking the moderator role):
+    removes a post from every read (kept for the audit), or puts a removed post back.
+    """
 
 @_typing.type_check_only
 class PostServiceAsyncStub(PostServiceStub):
@@ -91,6 +95,10 @@ class PostServiceAsyncStub(PostServiceStub):
     """Internal: the newest post references of some authors, for timelines."""
     ListLikedPostIds: _aio.UnaryUnaryMultiCallable[_post_service_pb2.ListLikedPostIdsRequest, _post_service_pb2.ListLikedPostIdsResponse]  # type: ignore[assignment]
     """Internal: the posts the caller liked, newest post first, for the readers' likes cache."""
+    SetPostRemoved: _aio.UnaryUnaryMultiCallable[_post_service_pb2.SetPostRemovedRequest, _post_service_pb2.SetPostRemovedResponse]  # type: ignore[assignment]
+    """Internal (the user service's moderation calls, after checking the moderator role):
+    removes a post from every read (kept for the audit), or puts a removed post back.
+    """
 
 class PostServiceServicer(metaclass=_abc_1.ABCMeta):
     """PostService owns posts, replies, re-koos, likes and their counts."""
@@ -180,5 +188,15 @@ class PostServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_post_service_pb2.ListLikedPostIdsResponse, _abc.Awaitable[_post_service_pb2.ListLikedPostIdsResponse]]:
         """Internal: the posts the caller liked, newest post first, for the readers' likes cache."""
+
+    @_abc_1.abstractmethod
+    def SetPostRemoved(
+        self,
+        request: _post_service_pb2.SetPostRemovedRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_post_service_pb2.SetPostRemovedResponse, _abc.Awaitable[_post_service_pb2.SetPostRemovedResponse]]:
+        """Internal (the user service's moderation calls, after checking the moderator role):
+        removes a post from every read (kept for the audit), or puts a removed post back.
+        """
 
 def add_PostServiceServicer_to_server(servicer: PostServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

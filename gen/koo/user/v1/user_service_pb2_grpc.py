@@ -3,6 +3,7 @@
 import grpc
 import warnings
 
+from koo.user.v1 import trust_safety_pb2 as koo_dot_user_dot_v1_dot_trust__safety__pb2
 from koo.user.v1 import user_service_pb2 as koo_dot_user_dot_v1_dot_user__service__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
@@ -134,6 +135,66 @@ class UserServiceStub:
                 '/koo.user.v1.UserService/ResolveHandles',
                 request_serializer=koo_dot_user_dot_v1_dot_user__service__pb2.ResolveHandlesRequest.SerializeToString,
                 response_deserializer=koo_dot_user_dot_v1_dot_user__service__pb2.ResolveHandlesResponse.FromString,
+                _registered_method=True)
+        self.CreateReport = channel.unary_unary(
+                '/koo.user.v1.UserService/CreateReport',
+                request_serializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.CreateReportRequest.SerializeToString,
+                response_deserializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.CreateReportResponse.FromString,
+                _registered_method=True)
+        self.ListReports = channel.unary_unary(
+                '/koo.user.v1.UserService/ListReports',
+                request_serializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.ListReportsRequest.SerializeToString,
+                response_deserializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.ListReportsResponse.FromString,
+                _registered_method=True)
+        self.ListModerationActions = channel.unary_unary(
+                '/koo.user.v1.UserService/ListModerationActions',
+                request_serializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.ListModerationActionsRequest.SerializeToString,
+                response_deserializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.ListModerationActionsResponse.FromString,
+                _registered_method=True)
+        self.AppealModerationAction = channel.unary_unary(
+                '/koo.user.v1.UserService/AppealModerationAction',
+                request_serializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.AppealModerationActionRequest.SerializeToString,
+                response_deserializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.AppealModerationActionResponse.FromString,
+                _registered_method=True)
+        self.ListModerationQueue = channel.unary_unary(
+                '/koo.user.v1.UserService/ListModerationQueue',
+                request_serializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.ListModerationQueueRequest.SerializeToString,
+                response_deserializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.ListModerationQueueResponse.FromString,
+                _registered_method=True)
+        self.RemovePost = channel.unary_unary(
+                '/koo.user.v1.UserService/RemovePost',
+                request_serializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.RemovePostRequest.SerializeToString,
+                response_deserializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.RemovePostResponse.FromString,
+                _registered_method=True)
+        self.RestorePost = channel.unary_unary(
+                '/koo.user.v1.UserService/RestorePost',
+                request_serializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.RestorePostRequest.SerializeToString,
+                response_deserializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.RestorePostResponse.FromString,
+                _registered_method=True)
+        self.SuspendUser = channel.unary_unary(
+                '/koo.user.v1.UserService/SuspendUser',
+                request_serializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.SuspendUserRequest.SerializeToString,
+                response_deserializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.SuspendUserResponse.FromString,
+                _registered_method=True)
+        self.LiftSuspension = channel.unary_unary(
+                '/koo.user.v1.UserService/LiftSuspension',
+                request_serializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.LiftSuspensionRequest.SerializeToString,
+                response_deserializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.LiftSuspensionResponse.FromString,
+                _registered_method=True)
+        self.DismissReports = channel.unary_unary(
+                '/koo.user.v1.UserService/DismissReports',
+                request_serializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.DismissReportsRequest.SerializeToString,
+                response_deserializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.DismissReportsResponse.FromString,
+                _registered_method=True)
+        self.DecideAppeal = channel.unary_unary(
+                '/koo.user.v1.UserService/DecideAppeal',
+                request_serializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.DecideAppealRequest.SerializeToString,
+                response_deserializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.DecideAppealResponse.FromString,
+                _registered_method=True)
+        self.ListAuditEntries = channel.unary_unary(
+                '/koo.user.v1.UserService/ListAuditEntries',
+                request_serializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.ListAuditEntriesRequest.SerializeToString,
+                response_deserializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.ListAuditEntriesResponse.FromString,
                 _registered_method=True)
 
 
@@ -290,6 +351,93 @@ class UserServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CreateReport(self, request, context):
+        """Reports a post or an account. One report per reporter per post or account: a second
+        is 409 ALREADY_REPORTED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListReports(self, request, context):
+        """The caller's reports and where each stands, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListModerationActions(self, request, context):
+        """The moderation actions taken against the caller (what and why), newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AppealModerationAction(self, request, context):
+        """Appeals an action against the caller; once per action. The appeal joins the queue.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListModerationQueue(self, request, context):
+        """Moderators only: open reports and appeals, gravest first, then longest waiting.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemovePost(self, request, context):
+        """Moderators only: removes a post from every feed, timeline, reply list, search and
+        trend; it is kept for the audit and its author is told why.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RestorePost(self, request, context):
+        """Moderators only: puts a removed post back.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def SuspendUser(self, request, context):
+        """Moderators only: suspends an account for some hours or permanently: its sessions end
+        at once (access tokens too), its posts are hidden and sign-in is refused.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def LiftSuspension(self, request, context):
+        """Moderators only: lifts a suspension (posts come back; the holder signs in again).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DismissReports(self, request, context):
+        """Moderators only: closes the open reports on a post or account without action.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DecideAppeal(self, request, context):
+        """Moderators only: decides a pending appeal (reverse undoes the action).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListAuditEntries(self, request, context):
+        """Moderators only: the append-only audit log, newest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_UserServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -392,6 +540,66 @@ def add_UserServiceServicer_to_server(servicer, server):
                     servicer.ResolveHandles,
                     request_deserializer=koo_dot_user_dot_v1_dot_user__service__pb2.ResolveHandlesRequest.FromString,
                     response_serializer=koo_dot_user_dot_v1_dot_user__service__pb2.ResolveHandlesResponse.SerializeToString,
+            ),
+            'CreateReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.CreateReport,
+                    request_deserializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.CreateReportRequest.FromString,
+                    response_serializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.CreateReportResponse.SerializeToString,
+            ),
+            'ListReports': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListReports,
+                    request_deserializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.ListReportsRequest.FromString,
+                    response_serializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.ListReportsResponse.SerializeToString,
+            ),
+            'ListModerationActions': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListModerationActions,
+                    request_deserializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.ListModerationActionsRequest.FromString,
+                    response_serializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.ListModerationActionsResponse.SerializeToString,
+            ),
+            'AppealModerationAction': grpc.unary_unary_rpc_method_handler(
+                    servicer.AppealModerationAction,
+                    request_deserializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.AppealModerationActionRequest.FromString,
+                    response_serializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.AppealModerationActionResponse.SerializeToString,
+            ),
+            'ListModerationQueue': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListModerationQueue,
+                    request_deserializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.ListModerationQueueRequest.FromString,
+                    response_serializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.ListModerationQueueResponse.SerializeToString,
+            ),
+            'RemovePost': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemovePost,
+                    request_deserializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.RemovePostRequest.FromString,
+                    response_serializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.RemovePostResponse.SerializeToString,
+            ),
+            'RestorePost': grpc.unary_unary_rpc_method_handler(
+                    servicer.RestorePost,
+                    request_deserializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.RestorePostRequest.FromString,
+                    response_serializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.RestorePostResponse.SerializeToString,
+            ),
+            'SuspendUser': grpc.unary_unary_rpc_method_handler(
+                    servicer.SuspendUser,
+                    request_deserializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.SuspendUserRequest.FromString,
+                    response_serializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.SuspendUserResponse.SerializeToString,
+            ),
+            'LiftSuspension': grpc.unary_unary_rpc_method_handler(
+                    servicer.LiftSuspension,
+                    request_deserializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.LiftSuspensionRequest.FromString,
+                    response_serializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.LiftSuspensionResponse.SerializeToString,
+            ),
+            'DismissReports': grpc.unary_unary_rpc_method_handler(
+                    servicer.DismissReports,
+                    request_deserializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.DismissReportsRequest.FromString,
+                    response_serializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.DismissReportsResponse.SerializeToString,
+            ),
+            'DecideAppeal': grpc.unary_unary_rpc_method_handler(
+                    servicer.DecideAppeal,
+                    request_deserializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.DecideAppealRequest.FromString,
+                    response_serializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.DecideAppealResponse.SerializeToString,
+            ),
+            'ListAuditEntries': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListAuditEntries,
+                    request_deserializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.ListAuditEntriesRequest.FromString,
+                    response_serializer=koo_dot_user_dot_v1_dot_trust__safety__pb2.ListAuditEntriesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -935,6 +1143,330 @@ class UserService:
             '/koo.user.v1.UserService/ResolveHandles',
             koo_dot_user_dot_v1_dot_user__service__pb2.ResolveHandlesRequest.SerializeToString,
             koo_dot_user_dot_v1_dot_user__service__pb2.ResolveHandlesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CreateReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/koo.user.v1.UserService/CreateReport',
+            koo_dot_user_dot_v1_dot_trust__safety__pb2.CreateReportRequest.SerializeToString,
+            koo_dot_user_dot_v1_dot_trust__safety__pb2.CreateReportResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListReports(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/koo.user.v1.UserService/ListReports',
+            koo_dot_user_dot_v1_dot_trust__safety__pb2.ListReportsRequest.SerializeToString,
+            koo_dot_user_dot_v1_dot_trust__safety__pb2.ListReportsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListModerationActions(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/koo.user.v1.UserService/ListModerationActions',
+            koo_dot_user_dot_v1_dot_trust__safety__pb2.ListModerationActionsRequest.SerializeToString,
+            koo_dot_user_dot_v1_dot_trust__safety__pb2.ListModerationActionsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AppealModerationAction(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/koo.user.v1.UserService/AppealModerationAction',
+            koo_dot_user_dot_v1_dot_trust__safety__pb2.AppealModerationActionRequest.SerializeToString,
+            koo_dot_user_dot_v1_dot_trust__safety__pb2.AppealModerationActionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListModerationQueue(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/koo.user.v1.UserService/ListModerationQueue',
+            koo_dot_user_dot_v1_dot_trust__safety__pb2.ListModerationQueueRequest.SerializeToString,
+            koo_dot_user_dot_v1_dot_trust__safety__pb2.ListModerationQueueResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemovePost(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/koo.user.v1.UserService/RemovePost',
+            koo_dot_user_dot_v1_dot_trust__safety__pb2.RemovePostRequest.SerializeToString,
+            koo_dot_user_dot_v1_dot_trust__safety__pb2.RemovePostResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RestorePost(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/koo.user.v1.UserService/RestorePost',
+            koo_dot_user_dot_v1_dot_trust__safety__pb2.RestorePostRequest.SerializeToString,
+            koo_dot_user_dot_v1_dot_trust__safety__pb2.RestorePostResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SuspendUser(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/koo.user.v1.UserService/SuspendUser',
+            koo_dot_user_dot_v1_dot_trust__safety__pb2.SuspendUserRequest.SerializeToString,
+            koo_dot_user_dot_v1_dot_trust__safety__pb2.SuspendUserResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def LiftSuspension(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/koo.user.v1.UserService/LiftSuspension',
+            koo_dot_user_dot_v1_dot_trust__safety__pb2.LiftSuspensionRequest.SerializeToString,
+            koo_dot_user_dot_v1_dot_trust__safety__pb2.LiftSuspensionResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DismissReports(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/koo.user.v1.UserService/DismissReports',
+            koo_dot_user_dot_v1_dot_trust__safety__pb2.DismissReportsRequest.SerializeToString,
+            koo_dot_user_dot_v1_dot_trust__safety__pb2.DismissReportsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DecideAppeal(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/koo.user.v1.UserService/DecideAppeal',
+            koo_dot_user_dot_v1_dot_trust__safety__pb2.DecideAppealRequest.SerializeToString,
+            koo_dot_user_dot_v1_dot_trust__safety__pb2.DecideAppealResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListAuditEntries(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/koo.user.v1.UserService/ListAuditEntries',
+            koo_dot_user_dot_v1_dot_trust__safety__pb2.ListAuditEntriesRequest.SerializeToString,
+            koo_dot_user_dot_v1_dot_trust__safety__pb2.ListAuditEntriesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -5,6 +5,7 @@ Accounts, sessions and the follow graph of Koo."""
 
 from collections import abc as _abc
 from grpc import aio as _aio
+from koo.user.v1 import trust_safety_pb2 as _trust_safety_pb2
 from koo.user.v1 import user_service_pb2 as _user_service_pb2
 import abc as _abc_1
 import grpc as _grpc
@@ -89,6 +90,36 @@ class UserServiceStub:
     """Internal: the relationship between two users (follow and block in each direction)."""
     ResolveHandles: _grpc.UnaryUnaryMultiCallable[_user_service_pb2.ResolveHandlesRequest, _user_service_pb2.ResolveHandlesResponse]
     """Internal: resolves handles (any case) to users; unknown handles are left out."""
+    CreateReport: _grpc.UnaryUnaryMultiCallable[_trust_safety_pb2.CreateReportRequest, _trust_safety_pb2.CreateReportResponse]
+    """Reports a post or an account. One report per reporter per post or account: a second
+    is 409 ALREADY_REPORTED.
+    """
+    ListReports: _grpc.UnaryUnaryMultiCallable[_trust_safety_pb2.ListReportsRequest, _trust_safety_pb2.ListReportsResponse]
+    """The caller's reports and where each stands, newest first."""
+    ListModerationActions: _grpc.UnaryUnaryMultiCallable[_trust_safety_pb2.ListModerationActionsRequest, _trust_safety_pb2.ListModerationActionsResponse]
+    """The moderation actions taken against the caller (what and why), newest first."""
+    AppealModerationAction: _grpc.UnaryUnaryMultiCallable[_trust_safety_pb2.AppealModerationActionRequest, _trust_safety_pb2.AppealModerationActionResponse]
+    """Appeals an action against the caller; once per action. The appeal joins the queue."""
+    ListModerationQueue: _grpc.UnaryUnaryMultiCallable[_trust_safety_pb2.ListModerationQueueRequest, _trust_safety_pb2.ListModerationQueueResponse]
+    """Moderators only: open reports and appeals, gravest first, then longest waiting."""
+    RemovePost: _grpc.UnaryUnaryMultiCallable[_trust_safety_pb2.RemovePostRequest, _trust_safety_pb2.RemovePostResponse]
+    """Moderators only: removes a post from every feed, timeline, reply list, search and
+    trend; it is kept for the audit and its author is told why.
+    """
+    RestorePost: _grpc.UnaryUnaryMultiCallable[_trust_safety_pb2.RestorePostRequest, _trust_safety_pb2.RestorePostResponse]
+    """Moderators only: puts a removed post back."""
+    SuspendUser: _grpc.UnaryUnaryMultiCallable[_trust_safety_pb2.SuspendUserRequest, _trust_safety_pb2.SuspendUserResponse]
+    """Moderators only: suspends an account for some hours or permanently: its sessions end
+    at once (access tokens too), its posts are hidden and sign-in is refused.
+    """
+    LiftSuspension: _grpc.UnaryUnaryMultiCallable[_trust_safety_pb2.LiftSuspensionRequest, _trust_safety_pb2.LiftSuspensionResponse]
+    """Moderators only: lifts a suspension (posts come back; the holder signs in again)."""
+    DismissReports: _grpc.UnaryUnaryMultiCallable[_trust_safety_pb2.DismissReportsRequest, _trust_safety_pb2.DismissReportsResponse]
+    """Moderators only: closes the open reports on a post or account without action."""
+    DecideAppeal: _grpc.UnaryUnaryMultiCallable[_trust_safety_pb2.DecideAppealRequest, _trust_safety_pb2.DecideAppealResponse]
+    """Moderators only: decides a pending appeal (reverse undoes the action)."""
+    ListAuditEntries: _grpc.UnaryUnaryMultiCallable[_trust_safety_pb2.ListAuditEntriesRequest, _trust_safety_pb2.ListAuditEntriesResponse]
+    """Moderators only: the append-only audit log, newest first."""
 
 @_typing.type_check_only
 class UserServiceAsyncStub(UserServiceStub):
@@ -151,6 +182,36 @@ class UserServiceAsyncStub(UserServiceStub):
     """Internal: the relationship between two users (follow and block in each direction)."""
     ResolveHandles: _aio.UnaryUnaryMultiCallable[_user_service_pb2.ResolveHandlesRequest, _user_service_pb2.ResolveHandlesResponse]  # type: ignore[assignment]
     """Internal: resolves handles (any case) to users; unknown handles are left out."""
+    CreateReport: _aio.UnaryUnaryMultiCallable[_trust_safety_pb2.CreateReportRequest, _trust_safety_pb2.CreateReportResponse]  # type: ignore[assignment]
+    """Reports a post or an account. One report per reporter per post or account: a second
+    is 409 ALREADY_REPORTED.
+    """
+    ListReports: _aio.UnaryUnaryMultiCallable[_trust_safety_pb2.ListReportsRequest, _trust_safety_pb2.ListReportsResponse]  # type: ignore[assignment]
+    """The caller's reports and where each stands, newest first."""
+    ListModerationActions: _aio.UnaryUnaryMultiCallable[_trust_safety_pb2.ListModerationActionsRequest, _trust_safety_pb2.ListModerationActionsResponse]  # type: ignore[assignment]
+    """The moderation actions taken against the caller (what and why), newest first."""
+    AppealModerationAction: _aio.UnaryUnaryMultiCallable[_trust_safety_pb2.AppealModerationActionRequest, _trust_safety_pb2.AppealModerationActionResponse]  # type: ignore[assignment]
+    """Appeals an action against the caller; once per action. The appeal joins the queue."""
+    ListModerationQueue: _aio.UnaryUnaryMultiCallable[_trust_safety_pb2.ListModerationQueueRequest, _trust_safety_pb2.ListModerationQueueResponse]  # type: ignore[assignment]
+    """Moderators only: open reports and appeals, gravest first, then longest waiting."""
+    RemovePost: _aio.UnaryUnaryMultiCallable[_trust_safety_pb2.RemovePostRequest, _trust_safety_pb2.RemovePostResponse]  # type: ignore[assignment]
+    """Moderators only: removes a post from every feed, timeline, reply list, search and
+    trend; it is kept for the audit and its author is told why.
+    """
+    RestorePost: _aio.UnaryUnaryMultiCallable[_trust_safety_pb2.RestorePostRequest, _trust_safety_pb2.RestorePostResponse]  # type: ignore[assignment]
+    """Moderators only: puts a removed post back."""
+    SuspendUser: _aio.UnaryUnaryMultiCallable[_trust_safety_pb2.SuspendUserRequest, _trust_safety_pb2.SuspendUserResponse]  # type: ignore[assignment]
+    """Moderators only: suspends an account for some hours or permanently: its sessions end
+    at once (access tokens too), its posts are hidden and sign-in is refused.
+    """
+    LiftSuspension: _aio.UnaryUnaryMultiCallable[_trust_safety_pb2.LiftSuspensionRequest, _trust_safety_pb2.LiftSuspensionResponse]  # type: ignore[assignment]
+    """Moderators only: lifts a suspension (posts come back; the holder signs in again)."""
+    DismissReports: _aio.UnaryUnaryMultiCallable[_trust_safety_pb2.DismissReportsRequest, _trust_safety_pb2.DismissReportsResponse]  # type: ignore[assignment]
+    """Moderators only: closes the open reports on a post or account without action."""
+    DecideAppeal: _aio.UnaryUnaryMultiCallable[_trust_safety_pb2.DecideAppealRequest, _trust_safety_pb2.DecideAppealResponse]  # type: ignore[assignment]
+    """Moderators only: decides a pending appeal (reverse undoes the action)."""
+    ListAuditEntries: _aio.UnaryUnaryMultiCallable[_trust_safety_pb2.ListAuditEntriesRequest, _trust_safety_pb2.ListAuditEntriesResponse]  # type: ignore[assignment]
+    """Moderators only: the append-only audit log, newest first."""
 
 class UserServiceServicer(metaclass=_abc_1.ABCMeta):
     """UserService owns accounts, credentials, sessions, follows, blocks and mutes."""
@@ -330,5 +391,107 @@ class UserServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_user_service_pb2.ResolveHandlesResponse, _abc.Awaitable[_user_service_pb2.ResolveHandlesResponse]]:
         """Internal: resolves handles (any case) to users; unknown handles are left out."""
+
+    @_abc_1.abstractmethod
+    def CreateReport(
+        self,
+        request: _trust_safety_pb2.CreateReportRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_trust_safety_pb2.CreateReportResponse, _abc.Awaitable[_trust_safety_pb2.CreateReportResponse]]:
+        """Reports a post or an account. One report per reporter per post or account: a second
+        is 409 ALREADY_REPORTED.
+        """
+
+    @_abc_1.abstractmethod
+    def ListReports(
+        self,
+        request: _trust_safety_pb2.ListReportsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_trust_safety_pb2.ListReportsResponse, _abc.Awaitable[_trust_safety_pb2.ListReportsResponse]]:
+        """The caller's reports and where each stands, newest first."""
+
+    @_abc_1.abstractmethod
+    def ListModerationActions(
+        self,
+        request: _trust_safety_pb2.ListModerationActionsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_trust_safety_pb2.ListModerationActionsResponse, _abc.Awaitable[_trust_safety_pb2.ListModerationActionsResponse]]:
+        """The moderation actions taken against the caller (what and why), newest first."""
+
+    @_abc_1.abstractmethod
+    def AppealModerationAction(
+        self,
+        request: _trust_safety_pb2.AppealModerationActionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_trust_safety_pb2.AppealModerationActionResponse, _abc.Awaitable[_trust_safety_pb2.AppealModerationActionResponse]]:
+        """Appeals an action against the caller; once per action. The appeal joins the queue."""
+
+    @_abc_1.abstractmethod
+    def ListModerationQueue(
+        self,
+        request: _trust_safety_pb2.ListModerationQueueRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_trust_safety_pb2.ListModerationQueueResponse, _abc.Awaitable[_trust_safety_pb2.ListModerationQueueResponse]]:
+        """Moderators only: open reports and appeals, gravest first, then longest waiting."""
+
+    @_abc_1.abstractmethod
+    def RemovePost(
+        self,
+        request: _trust_safety_pb2.RemovePostRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_trust_safety_pb2.RemovePostResponse, _abc.Awaitable[_trust_safety_pb2.RemovePostResponse]]:
+        """Moderators only: removes a post from every feed, timeline, reply list, search and
+        trend; it is kept for the audit and its author is told why.
+        """
+
+    @_abc_1.abstractmethod
+    def RestorePost(
+        self,
+        request: _trust_safety_pb2.RestorePostRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_trust_safety_pb2.RestorePostResponse, _abc.Awaitable[_trust_safety_pb2.RestorePostResponse]]:
+        """Moderators only: puts a removed post back."""
+
+    @_abc_1.abstractmethod
+    def SuspendUser(
+        self,
+        request: _trust_safety_pb2.SuspendUserRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_trust_safety_pb2.SuspendUserResponse, _abc.Awaitable[_trust_safety_pb2.SuspendUserResponse]]:
+        """Moderators only: suspends an account for some hours or permanently: its sessions end
+        at once (access tokens too), its posts are hidden and sign-in is refused.
+        """
+
+    @_abc_1.abstractmethod
+    def LiftSuspension(
+        self,
+        request: _trust_safety_pb2.LiftSuspensionRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_trust_safety_pb2.LiftSuspensionResponse, _abc.Awaitable[_trust_safety_pb2.LiftSuspensionResponse]]:
+        """Moderators only: lifts a suspension (posts come back; the holder signs in again)."""
+
+    @_abc_1.abstractmethod
+    def DismissReports(
+        self,
+        request: _trust_safety_pb2.DismissReportsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_trust_safety_pb2.DismissReportsResponse, _abc.Awaitable[_trust_safety_pb2.DismissReportsResponse]]:
+        """Moderators only: closes the open reports on a post or account without action."""
+
+    @_abc_1.abstractmethod
+    def DecideAppeal(
+        self,
+        request: _trust_safety_pb2.DecideAppealRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_trust_safety_pb2.DecideAppealResponse, _abc.Awaitable[_trust_safety_pb2.DecideAppealResponse]]:
+        """Moderators only: decides a pending appeal (reverse undoes the action)."""
+
+    @_abc_1.abstractmethod
+    def ListAuditEntries(
+        self,
+        request: _trust_safety_pb2.ListAuditEntriesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_trust_safety_pb2.ListAuditEntriesResponse, _abc.Awaitable[_trust_safety_pb2.ListAuditEntriesResponse]]:
+        """Moderators only: the append-only audit log, newest first."""
 
 def add_UserServiceServicer_to_server(servicer: UserServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...
