@@ -32,6 +32,7 @@ from services.kit.errors import InvalidArgument, NotFound
 from services.kit.events import Event
 from services.kit.ids import Snowflake
 from services.kit.paging import decode_token, encode_token
+from services.kit.pubsub import Subscription, detached
 
 log = logging.getLogger("koo.feed.notifications")
 
@@ -289,6 +290,7 @@ class NotificationHub:
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
         self._waiters: dict[int, set[asyncio.Event]] = defaultdict(set)
+        self._stopped = False
 
     @contextlib.contextmanager
     def watch(self, reader: int) -> Any:
@@ -302,21 +304,30 @@ class NotificationHub:
                 del self._waiters[reader]
 
     async def run(self) -> None:
+        try:
+            await detached(self._listen())
+        finally:
+            self._stopped = True  # a read that swallowed its cancellation ends here
+
+    async def _listen(self) -> None:
         backoff = 0.1
-        while True:
+        while not self._stopped:
             try:
-                async with self.redis.pubsub(ignore_subscribe_messages=True) as pubsub:
-                    await pubsub.subscribe(CHANNEL)
+                async with Subscription(self.redis, CHANNEL) as subscription:
                     backoff = 0.1
                     self._wake_all()  # anything missed while disconnected is fetched again
-                    async for message in pubsub.listen():
-                        data = message.get("data")
-                        reader = int(data.decode() if isinstance(data, bytes) else data or 0)
+                    while not self._stopped:
+                        data = await subscription.next(timeout=5.0)
+                        if data is None:
+                            continue
+                        reader = int(data.decode() if isinstance(data, bytes) else data)
                         for wake in self._waiters.get(reader, ()):
                             wake.set()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - Redis away: resubscribe with backoff
+                if self._stopped:
+                    return
                 log.warning("notification hub waiting for Redis: %s", exc)
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
