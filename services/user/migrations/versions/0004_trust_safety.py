@@ -1,13 +1,13 @@
 """Trust and safety: moderators, reports, moderation actions (with appeals), suspensions
 and the append-only audit log.
 
-Revision ID: 0003
+Revision ID: 0004
 """
 
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 
 
 def upgrade() -> None:
