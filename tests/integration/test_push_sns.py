@@ -124,13 +124,14 @@ async def test_a_like_is_pushed_to_every_device_of_the_author(world: World, sns:
     assert gcm["data"] == {"kind": "NOTIFICATION_KIND_LIKE", "post_id": str(post.id)}
 
 
-async def test_nothing_is_pushed_from_a_blocked_account_and_deleted_devices_get_nothing(world: World, sns: Sns) -> None:
+async def test_nothing_is_pushed_from_a_muted_account_and_deleted_devices_get_nothing(world: World, sns: Sns) -> None:
     stack = world.stack
     author = await new_account(stack.channel("user"))
     pest, friend = await new_account(stack.channel("user")), await new_account(stack.channel("user"))
     device = await _device(world, author, feed_pb.PUSH_PLATFORM_ANDROID, f"fcm-{author.id}")
     (arn,) = [e.arn for e in sns.endpoints().values() if e.custom_user_data == str(author.id)]
-    await users(stack).BlockUser(user_pb.BlockUserRequest(user_id=pest.id), metadata=author.auth)
+    # (A blocked account cannot like at all; a muted one can, and must not reach the phone.)
+    await users(stack).MuteUser(user_pb.MuteUserRequest(user_id=pest.id), metadata=author.auth)
     post = await publish(stack, author, "सिर्फ दोस्त")
     await posts(stack).LikePost(post_pb.LikePostRequest(post_id=post.id), metadata=pest.auth)
     await posts(stack).LikePost(post_pb.LikePostRequest(post_id=post.id), metadata=friend.auth)
