@@ -60,6 +60,10 @@ async def run(url: str, *, rate: float, seconds: float, recipients: int, writers
             posts.append(made.json()["id"])
 
         accepted: dict[str, float] = {}  # reply id -> when its 201 arrived
+        replied_to: dict[str, str] = {}  # reply id -> the post it replies to
+        # Per post, the entries the stream delivered: (newest reply in it, when). Replies to one
+        # post are one entry, so an entry also delivers every earlier reply it now counts.
+        arrivals: dict[str, list[tuple[int, float]]] = {}
         delivered: dict[str, float] = {}
         ready = asyncio.Event()
         arrived = asyncio.Event()
@@ -76,8 +80,14 @@ async def run(url: str, *, rate: float, seconds: float, recipients: int, writers
                 async for line in response.aiter_lines():
                     if line.startswith("data: "):
                         entry = json.loads(line[6:]).get("notification", {})
-                        reply = entry.get("latest_post_id", "")
-                        delivered.setdefault(reply, time.monotonic())
+                        now = time.monotonic()
+                        arrivals.setdefault(entry.get("post_id", ""), []).append(
+                            (int(entry.get("latest_post_id") or 0), now)
+                        )
+                        for reply, post in replied_to.items():
+                            newest = int(entry.get("latest_post_id") or 0)
+                            if reply not in delivered and post == entry.get("post_id") and int(reply) <= newest:
+                                delivered[reply] = now
                         arrived.set()
 
         listeners = [asyncio.create_task(listen(r)) for r in readers]
@@ -100,7 +110,14 @@ async def run(url: str, *, rate: float, seconds: float, recipients: int, writers
                 return
             done = time.monotonic()
             compose_ms.append((done - started) * 1000)
-            accepted[answer.json()["id"]] = done
+            reply_id = answer.json()["id"]
+            accepted[reply_id] = done
+            replied_to[reply_id] = posts[target]
+            # The stream may have delivered it before this 201 was read.
+            for newest, when in arrivals.get(posts[target], []):
+                if newest >= int(reply_id):
+                    delivered.setdefault(reply_id, when)
+                    break
 
         sends: list[asyncio.Task[None]] = []
         deadline = time.monotonic() + seconds
