@@ -21,6 +21,7 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
 
+from gateway.admission import Admission
 from gateway.auth import KeyRing, key_source
 from gateway.backends import Backends
 from gateway.dispatch import Dispatcher, Operational, Runtime, Target
@@ -40,6 +41,17 @@ def _json(data: object, status: int = 200, headers: dict[str, str] | None = None
     return Response(body, status_code=status, media_type="application/json", headers=headers)
 
 
+# What stops working while a check of /readyz fails.
+CAPABILITIES: dict[str, str] = {
+    "user": "sign-up, sign-in, profiles and follows",
+    "post": "posting and reading posts",
+    "feed": "home and user timelines, trends",
+    "search": "search",
+    "media": "media uploads and downloads",
+    "redis": "rate limits (requests pass unlimited)",
+}
+
+
 class Operations:
     """/healthz, /readyz, /openapi.json and the JWKS."""
 
@@ -55,6 +67,12 @@ class Operations:
         return _json({"status": "ok"})
 
     async def readyz(self, request: Request) -> Response:
+        """Ready unless the gateway itself cannot serve (starting, or no service answers).
+
+        A service or Redis being down degrades what the platform can do, the same for every
+        gateway replica: taking this one out of rotation would not help, so it says which
+        capabilities are degraded instead (`degraded`), with 200.
+        """
         timeout = self.settings.ready_timeout
         checks: dict[str, str] = {}
         if self.backends is None:
@@ -69,8 +87,14 @@ class Operations:
                 checks["redis"] = "OK"
             except (RedisError, OSError, TimeoutError) as exc:
                 checks["redis"] = f"UNREACHABLE: {type(exc).__name__}"
-        ready = all(value in ("SERVING", "OK", "NOT CONFIGURED") for value in checks.values())
-        return _json({"status": "ready" if ready else "not ready", "checks": checks}, 200 if ready else 503)
+        failing = [name for name, value in checks.items() if value not in ("SERVING", "OK", "NOT CONFIGURED")]
+        services = [name for name in checks if name not in ("redis", "gateway")]
+        if "gateway" in failing or (services and all(name in failing for name in services)):
+            status, code = "not ready", 503
+        else:
+            status, code = ("degraded" if failing else "ready"), 200
+        degraded = [CAPABILITIES.get(name, name) for name in failing]
+        return _json({"status": status, "checks": checks, "degraded": degraded}, code)
 
     async def openapi_json(self, request: Request) -> Response:
         return Response(self.openapi, media_type="application/json")
@@ -125,11 +149,20 @@ def create_app(settings: GatewaySettings, *, routes: list[Route] | None = None) 
             size=settings.channels_per_service,
             max_response_bytes=settings.max_response_bytes,
         )
-        redis = create_redis(settings.redis_url) if settings.redis_url else None
+        redis = (
+            create_redis(
+                settings.redis_url, pool_size=settings.redis_pool_size, pool_timeout=settings.redis_pool_timeout
+            )
+            if settings.redis_url
+            else None
+        )
         dispatcher.runtime = Runtime(
             backends=backends,
             limiter=RateLimiter(redis, settings),
             revocations=SessionRevocations(redis) if redis is not None else None,
+            admission=Admission(
+                limit=settings.admission_limit, queue=settings.admission_queue, wait=settings.admission_wait
+            ),
         )
         operations.backends, operations.redis = backends, redis
         try:

@@ -21,10 +21,12 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from gateway.routes import Route, Streaming
 from gateway.transcode import message_class
+from services.kit.channels import RECONNECT_OPTIONS
 
 
 def _channel_options(max_response_bytes: int) -> list[tuple[str, Any]]:
     return [
+        *RECONNECT_OPTIONS,
         ("grpc.use_local_subchannel_pool", 1),
         ("grpc.keepalive_time_ms", 30_000),
         ("grpc.keepalive_timeout_ms", 10_000),
@@ -63,8 +65,21 @@ class ServicePool:
         ]
 
     def callable(self, rpc: str) -> Any:
-        """The next channel's callable for `rpc` (round-robin)."""
-        return self._callables[rpc][next(self._turn)]
+        """The callable for `rpc` on the next channel, preferring connected ones (round-robin).
+
+        A channel whose connection broke (its service restarting) is passed over while
+        another is connected, so one re-dialling channel costs nothing; when none is
+        connected, the next one is used as is: a call waits while it connects and fails at
+        once (503) while its service is down, instead of waiting out its deadline.
+        """
+        calls = self._callables[rpc]
+        first = next(self._turn)
+        index = first
+        for _ in range(len(calls)):
+            if self.channels[index].get_state(try_to_connect=True) is grpc.ChannelConnectivity.READY:
+                return calls[index]
+            index = next(self._turn)
+        return calls[first]
 
     async def health(self, service_names: Iterable[str], *, seconds: float) -> str:
         """`SERVING`, or what is wrong: the health status, or the gRPC error code."""

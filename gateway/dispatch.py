@@ -1,4 +1,4 @@
-"""One request through the gateway: match, authenticate, limit, transcode, call, answer.
+"""One request through the gateway: match, authenticate, admit, limit, transcode, call, answer.
 
 Every path, the operational ones included, is matched by our own template matcher (see
 templates.py), so an unknown path is a 404 and a known path with another method a 405,
@@ -7,6 +7,7 @@ both with the JSON error body, whatever the route's origin.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import uuid
@@ -20,6 +21,7 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from gateway import events, media, session_cookie
+from gateway.admission import Admission
 from gateway.auth import KeyRing, bearer_token
 from gateway.backends import Backends
 from gateway.clientip import client_ip
@@ -77,6 +79,7 @@ class Runtime:
     limiter: RateLimiter
     # Signed-out sessions (None without Redis): their access tokens stop at once.
     revocations: SessionRevocations | None = None
+    admission: Admission | None = None
 
 
 class Dispatcher:
@@ -183,6 +186,30 @@ class Dispatcher:
             if raw.strip():
                 _require_json(request)
             body = session_cookie.fill_refresh_token(rpc, request, parse_json(raw))
+        # Admitted once the body is in (a slow client cannot hold a slot); downloads are
+        # long streams, outside admission like uploads.
+        admission = runtime.admission
+        admit = (
+            admission.slot()
+            if admission is not None and route.streaming is Streaming.UNARY
+            else contextlib.nullcontext()
+        )
+        async with admit:
+            return await self._forward(request, route, variables, runtime, metadata, caller, ip, body)
+
+    async def _forward(
+        self,
+        request: Request,
+        route: Route,
+        variables: dict[str, str],
+        runtime: Runtime,
+        metadata: tuple[tuple[str, str], ...],
+        caller: Caller | None,
+        ip: str,
+        body: Any,
+    ) -> Response:
+        idempotency_key = self._idempotency_key(request)
+        rpc = route.method.full_name
         await runtime.limiter.check(route, ip=ip, caller=caller)
         query = parse_query(request.scope.get("query_string", b""))
         if route.streaming is Streaming.EVENTS:

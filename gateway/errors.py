@@ -112,6 +112,10 @@ def status_from_rpc_error(err: grpc.aio.AioRpcError) -> status_pb2.Status:
         # The *local* receive limit: a service answered more than max_response_bytes. Not
         # the client's doing, so not a 429.
         return status_pb2.Status(code=code_pb2.INTERNAL, message="the answer was too large")
+    if code == grpc.StatusCode.RESOURCE_EXHAUSTED:
+        # gRPC itself refusing a call over the service's KOO_MAX_CONCURRENT_RPCS: the
+        # service is overloaded, which is not the client's doing either (not a 429).
+        return status_pb2.Status(code=code_pb2.UNAVAILABLE, message="the service is overloaded; try again shortly")
     return status_pb2.Status(code=code.value[0], message=message)
 
 
@@ -150,11 +154,10 @@ def _retry_after(status: status_pb2.Status) -> str | None:
 def error_response(error: GatewayError, *, request_id: str = "") -> Response:
     headers = dict(error.headers)
     code = code_of(error.status)
-    if "retry-after" not in {k.lower() for k in headers}:
-        if error.http == 429:
-            headers["Retry-After"] = _retry_after(error.status) or "1"
-        elif error.http == 503 and (retry := _retry_after(error.status)):
-            headers["Retry-After"] = retry
+    # Refusals that a retry may get past say when to retry (the RetryInfo of the status,
+    # else a second): over a rate limit, shed under overload, a dependency down.
+    if error.http in (429, 503) and "retry-after" not in {k.lower() for k in headers}:
+        headers["Retry-After"] = _retry_after(error.status) or "1"
     if error.http == 401:
         headers.setdefault("WWW-Authenticate", 'Bearer realm="koo"')
     if error.http >= 500 and code != grpc.StatusCode.UNIMPLEMENTED:

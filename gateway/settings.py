@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from services.kit.rates import Rate, parse_rate
 from services.kit.settings import KitSettings
@@ -53,6 +53,12 @@ class GatewaySettings(KitSettings):
     # Lifetime of the browser's refresh-token cookie, seconds (session_cookie.py); keep it
     # equal to the user service's KOO_REFRESH_TOKEN_TTL.
     refresh_cookie_max_age: int = 30 * 24 * 3600
+    # Admission control (gateway/admission.py): API calls running at once, how many more
+    # may wait for a slot, and how long each may wait (seconds); beyond, 503 + Retry-After.
+    # 0 as the limit turns it off.
+    admission_limit: int = Field(default=64, ge=0)
+    admission_queue: int = Field(default=128, ge=0)
+    admission_wait: float = Field(default=0.5, gt=0)
     # Readiness: how long each health check may take, seconds.
     ready_timeout: float = 1.0
 

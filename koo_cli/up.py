@@ -1,4 +1,7 @@
-"""`koo up`: the whole platform on one machine, each service its own process."""
+"""`koo up`: the whole platform on one machine, each service its own process.
+
+Crashed processes are restarted and everything stops in order (koo_cli/supervisor.py).
+"""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from koo_cli.embedded import EmbeddedBackends
+from koo_cli.supervisor import Supervisor
 from services.kit.auth import ensure_dev_keys
 from services.kit.migrations import upgrade_all
 from services.kit.roster import PROCESSES, Process
@@ -24,16 +28,16 @@ STARTUP_TIMEOUT = 60.0
 RUNTIME_FILE = "runtime.json"
 
 
-def _write_runtime(
-    data_dir: Path, env: dict[str, str], children: list[tuple[Process, subprocess.Popen[bytes]]]
-) -> None:
+def _write_runtime(data_dir: Path, env: dict[str, str], supervisor: Supervisor) -> None:
     """Tell other commands on this machine (`koo seed`, `koo bench`) where this platform runs."""
     info = {
         "pid": os.getpid(),
         "data_dir": str(data_dir),
         "database_url": env["KOO_DATABASE_URL"],
         "redis_url": env["KOO_REDIS_URL"],
-        "processes": {p.name: {"pid": c.pid, "port": p.port, "kind": p.kind} for p, c in children},
+        "processes": {
+            c.proc.name: {"pid": c.popen.pid, "port": c.proc.port, "kind": c.proc.kind} for c in supervisor.children
+        },
     }
     path = data_dir / RUNTIME_FILE
     tmp = path.with_suffix(".tmp")
@@ -78,7 +82,7 @@ def run_up(data_dir: Path, only: tuple[str, ...], *, log_format: str = "json") -
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
-    children: list[tuple[Process, subprocess.Popen[bytes]]] = []
+    supervisor = Supervisor(report=lambda line: click.echo(line, err=True))
     try:
         if env.get("KOO_DATABASE_URL"):
             click.echo("postgres   external (KOO_DATABASE_URL)")
@@ -99,52 +103,48 @@ def run_up(data_dir: Path, only: tuple[str, ...], *, log_format: str = "json") -
         chosen = [p for p in PROCESSES if p.available() and (p.name in only if only else p.in_up)]
         # Every child learns where each started service listens (ports may be overridden).
         peers = {p.addr_env: f"127.0.0.1:{p.port}" for p in chosen if p.kind == "grpc"}
-        for proc in chosen:
-            child = subprocess.Popen(
+
+        def start(proc: Process) -> subprocess.Popen[bytes]:
+            return subprocess.Popen(
                 [sys.executable, "-m", "koo_cli.main", "serve", proc.name],
                 env={**env, **peers, "KOO_PORT": str(proc.port)},
                 start_new_session=True,
             )
-            children.append((proc, child))
+
+        supervisor.start(chosen, start)
         started = time.monotonic()
-        waiting = [p for p, _ in children if p.kind != "worker"]
+        waiting = [p for p in chosen if p.kind != "worker"]
         while waiting and not stopping:
-            for proc, child in children:
-                if child.poll() is not None:
-                    raise click.ClickException(f"{proc.name} exited with code {child.returncode} while starting")
+            for child in supervisor.exited():
+                # While starting, an exit is a configuration or code error: restarting
+                # would only hide it.
+                raise click.ClickException(
+                    f"{child.proc.name} exited with code {child.popen.returncode} while starting"
+                )
             waiting = [p for p in waiting if not _serving(p)]
             if time.monotonic() - started > STARTUP_TIMEOUT:
                 raise click.ClickException(f"not serving after {STARTUP_TIMEOUT:.0f}s: {[p.name for p in waiting]}")
             time.sleep(0.2)
         if stopping:
             return
-        _write_runtime(data_dir, env, children)
+        _write_runtime(data_dir, env, supervisor)
         elapsed = time.monotonic() - started
         click.echo(f"\nKoo is up ({elapsed:.1f}s to all SERVING). Ctrl-C stops everything.")
-        for proc, child in children:
+        for child in supervisor.children:
+            proc = child.proc
             where = f"http://127.0.0.1:{proc.port}" if proc.kind == "http" else f"127.0.0.1:{proc.port}"
-            click.echo(f"  {proc.name:<15} {proc.kind:<7} {where:<28} pid {child.pid}")
-        gateway = next((proc for proc, _ in children if proc.name == "gateway"), None)
+            click.echo(f"  {proc.name:<15} {proc.kind:<7} {where:<28} pid {child.popen.pid}")
+        gateway = next((c.proc for c in supervisor.children if c.proc.name == "gateway"), None)
         if gateway is not None:
             click.echo(f"\nOpen the web app: http://127.0.0.1:{gateway.port}/")
         while not stopping:
-            for proc, child in children:
-                if child.poll() is not None:
-                    click.echo(f"{proc.name} exited with code {child.returncode}; stopping Koo", err=True)
-                    stopping = True
-            time.sleep(0.5)
+            if supervisor.tend():
+                _write_runtime(data_dir, env, supervisor)
+            time.sleep(0.1)
     finally:
         click.echo("stopping...")
         with contextlib.suppress(FileNotFoundError):
             (data_dir / RUNTIME_FILE).unlink()
-        for _, child in children:
-            if child.poll() is None:
-                child.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 25
-        for _, child in children:
-            try:
-                child.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                child.kill()
+        supervisor.stop()
         backends.stop()
         click.echo("stopped")

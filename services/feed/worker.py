@@ -48,7 +48,7 @@ def make_register(settings: FeedSettings) -> Register:
                 name=f"{base}-post-{i}",
                 claim_idle_ms=settings.feed_claim_idle_ms,
             )
-            res.spawn(consumer.run(), name=f"feed-fanout-post-{i}")
+            res.spawn(consumer.run, name=f"feed-fanout-post-{i}")
         users = StreamConsumer(
             feed.redis,
             topic="user",
@@ -57,7 +57,7 @@ def make_register(settings: FeedSettings) -> Register:
             name=f"{base}-user",
             claim_idle_ms=settings.feed_claim_idle_ms,
         )
-        res.spawn(users.run(), name="feed-fanout-user")
+        res.spawn(users.run, name="feed-fanout-user")
         # The read caches: one consumer per topic keeps each topic's events in commit order.
         keeper = CacheKeeper(feed.cache)
         for topic, handler in (("post", keeper.handle_post_events), ("user", keeper.handle_user_events)):
@@ -69,7 +69,7 @@ def make_register(settings: FeedSettings) -> Register:
                 name=f"{base}-cache-{topic}",
                 claim_idle_ms=settings.feed_claim_idle_ms,
             )
-            res.spawn(consumer.run(), name=f"read-cache-{topic}")
+            res.spawn(consumer.run, name=f"read-cache-{topic}")
         notifications = build_notifications(res, feed)
         for topic in ("post", "user"):
             consumer = StreamConsumer(
@@ -80,8 +80,8 @@ def make_register(settings: FeedSettings) -> Register:
                 name=f"{base}-notify-{topic}",
                 claim_idle_ms=settings.feed_claim_idle_ms,
             )
-            res.spawn(consumer.run(), name=f"feed-notifications-{topic}")
-        res.spawn(_trim_ledger(notifications), name="feed-notifications-ledger")
+            res.spawn(consumer.run, name=f"feed-notifications-{topic}")
+        res.spawn(lambda: _trim_ledger(notifications), name="feed-notifications-ledger")
         return []
 
     return register

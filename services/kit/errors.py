@@ -150,6 +150,8 @@ class ResourceExhausted(_Retryable):
 
 
 class Unavailable(_Retryable):
+    """A dependency is down or overloaded: the same request may work after `retry_after` s."""
+
     code = grpc.StatusCode.UNAVAILABLE
     default_reason = ErrorReason.UNAVAILABLE
 

@@ -4,7 +4,8 @@ Written once for every service. It checks that the call comes from a Koo workloa
 service token in `x-koo-workload`, see workload.py: internal RPCs answer no one else),
 verifies the bearer token forwarded in metadata (zero trust: the gateway checked it too),
 exposes the caller through `context.current_caller()`, logs one line per call, and turns
-domain errors into `google.rpc.Status` with details.
+domain errors into `google.rpc.Status` with details; a dependency outage becomes
+UNAVAILABLE (services.kit.transient), never INTERNAL.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ import grpc
 
 from services.kit.auth import TokenVerifier
 from services.kit.context import Caller, set_caller, set_request_id, set_workload
-from services.kit.errors import ErrorReason, KooError, Unauthenticated
+from services.kit.errors import ErrorReason, KooError, Unauthenticated, Unavailable
+from services.kit.transient import is_transient
 from services.kit.work import count_rpc
 from services.kit.workload import METADATA_KEY, WorkloadIdentity
 
@@ -96,9 +98,13 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             except KooError as exc:
                 code = exc.code
                 await _abort(context, exc)
-            except Exception:
+            except Exception as exc:
                 code = context.code() if isinstance(context.code(), grpc.StatusCode) else grpc.StatusCode.INTERNAL
                 if code in (None, grpc.StatusCode.OK, grpc.StatusCode.INTERNAL):
+                    unavailable = _as_unavailable(exc, method)
+                    if unavailable is not None:
+                        code = unavailable.code
+                        await _abort(context, unavailable)
                     code = grpc.StatusCode.INTERNAL
                     log.exception("rpc failed", extra={"method": method})
                 raise
@@ -118,7 +124,11 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
             except KooError as exc:
                 code = exc.code
                 await _abort(context, exc)
-            except Exception:
+            except Exception as exc:
+                unavailable = _as_unavailable(exc, method)
+                if unavailable is not None:
+                    code = unavailable.code
+                    await _abort(context, unavailable)
                 code = grpc.StatusCode.INTERNAL
                 log.exception("rpc failed", extra={"method": method})
                 raise
@@ -126,6 +136,21 @@ class ServiceInterceptor(grpc.aio.ServerInterceptor):
                 _log_call(method, code, started)
 
         return wrapper
+
+
+def _as_unavailable(exc: Exception, method: str) -> Unavailable | None:
+    """A dependency outage (PostgreSQL, Redis, a peer) as UNAVAILABLE: the client may retry.
+
+    Anything else stays INTERNAL: retrying a bug does not help.
+    """
+    if not is_transient(exc):
+        return None
+    log.warning("rpc failed on a dependency: %s: %s", type(exc).__name__, exc, extra={"method": method})
+    return Unavailable(
+        "a dependency of this service is not answering; try again",
+        reason=ErrorReason.DEPENDENCY_UNAVAILABLE,
+        retry_after=1,
+    )
 
 
 async def _abort(context: grpc.aio.ServicerContext, exc: KooError) -> None:

@@ -8,6 +8,7 @@ safely side by side).
 from __future__ import annotations
 
 import asyncio
+import functools
 
 import grpc
 
@@ -25,7 +26,7 @@ def make_register(settings: KitSettings) -> Register:
         engine, redis = res.require_engine("the outbox relay"), res.require_redis("the outbox relay")
         for topic in event_topics():  # a topic is named after the service that publishes it
             schema = SCHEMAS[topic]
-            res.spawn(run_relay(engine, redis, schema=schema), name=f"relay-{schema}")
+            res.spawn(functools.partial(run_relay, engine, redis, schema=schema), name=f"relay-{schema}")
         return []
 
     return register

@@ -52,15 +52,15 @@ class Process:
 
 
 PROCESSES: tuple[Process, ...] = (
-    Process("user", "services.user.__main__", "grpc", 50051, "koo.user.v1.UserService", "koo_user"),
-    Process("post", "services.post.__main__", "grpc", 50052, "koo.post.v1.PostService", "koo_post"),
-    Process("feed", "services.feed.__main__", "grpc", 50053, "koo.feed.v1.FeedService", "koo_feed"),
-    Process("search", "services.search.__main__", "grpc", 50054, "koo.search.v1.SearchService", "koo_search"),
-    Process("media", "services.media.__main__", "grpc", 50055, "koo.media.v1.MediaService", "koo_media"),
-    Process("feed-worker", "services.feed.worker", "worker", 50061),
-    Process("search-indexer", "services.search.indexer", "worker", 50062),
-    Process("media-worker", "services.media.worker", "worker", 50063),
-    Process("outbox-relay", "services.kit.relay_main", "worker", 50064, in_up=False),
+    Process("user", "services.user.__main__", "grpc", 7051, "koo.user.v1.UserService", "koo_user"),
+    Process("post", "services.post.__main__", "grpc", 7052, "koo.post.v1.PostService", "koo_post"),
+    Process("feed", "services.feed.__main__", "grpc", 7053, "koo.feed.v1.FeedService", "koo_feed"),
+    Process("search", "services.search.__main__", "grpc", 7054, "koo.search.v1.SearchService", "koo_search"),
+    Process("media", "services.media.__main__", "grpc", 7055, "koo.media.v1.MediaService", "koo_media"),
+    Process("feed-worker", "services.feed.worker", "worker", 7061),
+    Process("search-indexer", "services.search.indexer", "worker", 7062),
+    Process("media-worker", "services.media.worker", "worker", 7063),
+    Process("outbox-relay", "services.kit.relay_main", "worker", 7064, in_up=False),
     Process("gateway", "gateway.__main__", "http", 8080),
 )
 

@@ -4,6 +4,8 @@
 peers, token verifier, Snowflake ids), lets the service register its servicers and start
 its background tasks, flips health to SERVING, and on SIGTERM/SIGINT flips it to
 NOT_SERVING, drains in-flight calls for `shutdown_grace` seconds and closes everything.
+Background tasks are supervised and health follows them and the backends
+(services.kit.health).
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from redis.asyncio import Redis
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.kit.auth import TokenVerifier, ensure_dev_keys
 from services.kit.channels import Channels
 from services.kit.db import create_engine
+from services.kit.health import Probe, ProcessHealth, watch_dependencies
 from services.kit.ids import Snowflake, lease_worker_id
 from services.kit.interceptors import ServiceInterceptor
 from services.kit.logs import setup_logging
@@ -38,6 +42,13 @@ from services.kit.workload import WorkloadIdentity
 log = logging.getLogger("koo.server")
 
 
+TaskFactory = Callable[[], Coroutine[Any, Any, Any]]
+FIRST_TASK_BACKOFF = 1.0
+MAX_TASK_BACKOFF = 30.0
+# A restarted task counts as healthy again once it has run this long without failing.
+TASK_HEALTHY_AFTER = 5.0
+
+
 @dataclass
 class Resources:
     """What a service's code gets at start-up, built once from settings."""
@@ -49,13 +60,22 @@ class Resources:
     verifier: TokenVerifier | None
     ids: Snowflake
     identity: WorkloadIdentity
+    health: ProcessHealth = field(default_factory=ProcessHealth)
     tasks: list[asyncio.Task[Any]] = field(default_factory=list)
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # Set when a task that cannot be restarted died: the process stops (and its
+    # supervisor, `koo up` or Kubernetes, starts it again).
+    fatal: asyncio.Event = field(default_factory=asyncio.Event)
 
-    def spawn(self, coro: Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
-        """Run a background task (a worker loop) for the life of the server."""
+    def spawn(self, work: TaskFactory | Coroutine[Any, Any, Any], *, name: str) -> asyncio.Task[Any]:
+        """Run a background task (a worker loop) for the life of the server.
+
+        Give a function that makes the coroutine (`consumer.run`) and a task that dies is
+        started again with backoff, the process reporting NOT_SERVING meanwhile; give a
+        coroutine and its death stops the process.
+        """
+        coro = self._supervise(work, name) if callable(work) else self._once(work, name)
         task = asyncio.create_task(coro, name=name)
-        task.add_done_callback(_report_crash)
         self.tasks.append(task)
         return task
 
@@ -74,14 +94,51 @@ class Resources:
             raise MissingBackend(f"{who} needs Redis: set KOO_REDIS_URL")
         return self.redis
 
+    async def _once(self, coro: Coroutine[Any, Any, Any], name: str) -> None:
+        await self.health.task_alive(name)
+        try:
+            await coro
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.error("background task %s crashed; stopping the process", name, exc_info=exc)
+            await self.health.task_died(name, _why(exc))
+            self.fatal.set()
+
+    async def _supervise(self, factory: TaskFactory, name: str) -> None:
+        loop = asyncio.get_running_loop()
+        backoff = FIRST_TASK_BACKOFF
+        await self.health.task_alive(name)
+        while True:
+            started = loop.time()
+            inner = asyncio.create_task(factory(), name=f"{name}-run")
+            try:
+                if self.health.dead_tasks.get(name):
+                    done, _ = await asyncio.wait({inner}, timeout=TASK_HEALTHY_AFTER)
+                    if not done:
+                        await self.health.task_alive(name)
+                await inner
+                problem = "stopped although it should run for the life of the process"
+            except asyncio.CancelledError:
+                inner.cancel()
+                await asyncio.gather(inner, return_exceptions=True)
+                raise
+            except Exception as exc:
+                log.error("background task %s crashed; restarting it in %gs", name, backoff, exc_info=exc)
+                problem = _why(exc)
+            if loop.time() - started > MAX_TASK_BACKOFF:
+                backoff = FIRST_TASK_BACKOFF
+            await self.health.task_died(name, problem)
+            await asyncio.sleep(backoff)
+            backoff = min(backoff * 2, MAX_TASK_BACKOFF)
+
 
 class MissingBackend(RuntimeError):
     """A process was started without a backend it cannot work without."""
 
 
-def _report_crash(task: asyncio.Task[Any]) -> None:
-    if not task.cancelled() and task.exception() is not None:
-        log.error("background task %s crashed", task.get_name(), exc_info=task.exception())
+def _why(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:300]
 
 
 def load_verifier(settings: KitSettings) -> TokenVerifier | None:
@@ -98,7 +155,11 @@ async def build_resources(settings: KitSettings, *, name: str) -> Resources:
     if engine is not None:
         instrument_engine(engine)
         count_statements(engine)
-    redis = create_redis(settings.redis_url) if settings.redis_url else None
+    redis = (
+        create_redis(settings.redis_url, pool_size=settings.redis_pool_size, pool_timeout=settings.redis_pool_timeout)
+        if settings.redis_url
+        else None
+    )
     worker_id = settings.worker_id
     if worker_id < 0:
         worker_id = await lease_worker_id(redis) if redis is not None else 0
@@ -114,6 +175,25 @@ async def build_resources(settings: KitSettings, *, name: str) -> Resources:
         ids=Snowflake(worker_id),
         identity=identity,
     )
+
+
+def _dependency_probes(res: Resources) -> dict[str, Probe]:
+    probes: dict[str, Probe] = {}
+    engine, redis = res.engine, res.redis
+    if engine is not None:
+
+        async def postgres() -> None:
+            async with engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+
+        probes["postgres"] = postgres
+    if redis is not None:
+
+        async def ping() -> None:
+            await redis.ping()
+
+        probes["redis"] = ping
+    return probes
 
 
 async def close_resources(res: Resources) -> None:
@@ -144,7 +224,7 @@ class RunningServer:
     service_names: list[str]
 
     async def stop(self, grace: float | None = None) -> None:
-        await self.health.enter_graceful_shutdown()
+        await self.resources.health.draining()
         await self.server.stop(self.resources.settings.shutdown_grace if grace is None else grace)
         await close_resources(self.resources)
 
@@ -154,9 +234,10 @@ async def start_server(settings: KitSettings, *, name: str, register: Register) 
     res = await build_resources(settings, name=name)
     server = grpc.aio.server(
         interceptors=[ServiceInterceptor(res.verifier, res.identity)],
+        maximum_concurrent_rpcs=settings.max_concurrent_rpcs,
         options=[("grpc.so_reuseport", 1), ("grpc.max_receive_message_length", 8 * 1024 * 1024)],
     )
-    health_servicer = health.aio.HealthServicer()
+    health_servicer = res.health.servicer
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     names = await register(server, res)
     reflection.enable_server_reflection(
@@ -167,8 +248,8 @@ async def start_server(settings: KitSettings, *, name: str, register: Register) 
     host = settings.listen_host()
     bound = server.add_insecure_port(f"{host}:{port}")
     await server.start()
-    for full_name in ["", *names]:
-        await health_servicer.set(full_name, health_pb2.HealthCheckResponse.SERVING)
+    await res.health.started(names)
+    res.spawn(lambda: watch_dependencies(res.health, _dependency_probes(res)), name="dependency-probes")
     log.info("koo %s serving on %s:%d (%s)", name, host, bound, ", ".join(names) or "health only")
     return RunningServer(name, server, health_servicer, res, bound, names)
 
@@ -184,9 +265,10 @@ async def run_service(settings: KitSettings, *, name: str, register: Register) -
         loop.add_signal_handler(sig, stopping.set)
 
     async def drain() -> None:
-        await stopping.wait()
+        fatal = asyncio.create_task(running.resources.fatal.wait())
+        await asyncio.wait({asyncio.create_task(stopping.wait()), fatal}, return_when=asyncio.FIRST_COMPLETED)
         log.info("koo %s draining (up to %.0fs)", name, settings.shutdown_grace)
-        await running.health.enter_graceful_shutdown()
+        await running.resources.health.draining()
         await running.server.stop(settings.shutdown_grace)
 
     drainer = asyncio.create_task(drain())
@@ -197,3 +279,5 @@ async def run_service(settings: KitSettings, *, name: str, register: Register) -
         await close_resources(running.resources)
         shutdown_tracing()
         log.info("koo %s stopped", name)
+    if running.resources.fatal.is_set():
+        raise SystemExit(f"koo {name}: {'; '.join(running.resources.health.reasons())}")

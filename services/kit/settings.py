@@ -10,6 +10,7 @@ from typing import Literal, TypeVar
 from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.kit.redis_client import DEFAULT_POOL_SIZE, DEFAULT_POOL_TIMEOUT
 from services.kit.roster import SERVICES, default_addr
 from services.kit.workload import WorkloadIdentity, load_service_key
 
@@ -55,6 +56,13 @@ class KitSettings(BaseSettings):
     call_timeout: float = 5.0
     # Connections each process keeps to PostgreSQL (and as many again under bursts).
     db_pool_size: int = 5
+    # Redis connections each process keeps, and how long a call waits for a free one
+    # (seconds) before it fails as UNAVAILABLE.
+    redis_pool_size: int = Field(default=DEFAULT_POOL_SIZE, ge=1)
+    redis_pool_timeout: float = Field(default=DEFAULT_POOL_TIMEOUT, gt=0)
+    # Calls a service runs at once; gRPC refuses more at once (RESOURCE_EXHAUSTED, which
+    # the gateway answers as 503 + Retry-After) rather than queueing them without bound.
+    max_concurrent_rpcs: int = Field(default=256, ge=1)
     # Snowflake worker id; -1 means lease one from Redis at start-up.
     worker_id: int = -1
     # Seconds the server drains in-flight calls after SIGTERM (matches the k8s preStop).

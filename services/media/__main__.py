@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 
 import grpc
 
@@ -45,12 +46,12 @@ def make_register(settings: MediaSettings) -> Register:
         add_strict_servicer(
             server, MediaServicer(domain), media_service_pb2.DESCRIPTOR.services_by_name["MediaService"]
         )
-        res.spawn(run_relay(engine, redis, schema=store.SCHEMA), name="media-outbox-relay")
+        res.spawn(functools.partial(run_relay, engine, redis, schema=store.SCHEMA), name="media-outbox-relay")
         # Media becomes visible beyond its owner when a post holds it (post events).
         attachments = StreamConsumer(
             redis, topic="post", group="media-attachments", handler=PostAttachments(engine).handle
         )
-        res.spawn(attachments.run(), name="media-attachments")
+        res.spawn(attachments.run, name="media-attachments")
         return [SERVICE_NAME]
 
     return register

@@ -47,7 +47,7 @@ def make_register(settings: MediaSettings) -> Register:
                 batch=1,
                 claim_idle_ms=int(settings.transcode_lease * 1000),
             )
-            res.spawn(consumer.run(), name=f"media-worker-{n}")
+            res.spawn(consumer.run, name=f"media-worker-{n}")
         return []
 
     return register

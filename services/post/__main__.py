@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 
 import grpc
 
@@ -45,13 +46,13 @@ def make_register(settings: PostSettings) -> Register:
         if settings.relay_outbox and res.redis is not None:
             # Posts are written to PostgreSQL only; while Redis is away the relay keeps
             # the events in the outbox and publishes them when it returns.
-            res.spawn(run_relay(engine, res.redis, schema=store.SCHEMA), name="post-outbox-relay")
+            res.spawn(functools.partial(run_relay, engine, res.redis, schema=store.SCHEMA), name="post-outbox-relay")
         if res.redis is not None:
             # A suspended author's posts are hidden (and shown again when it is lifted).
             consumer = StreamConsumer(
                 res.redis, topic="user", group="post-moderation", handler=moderation.apply_user_events
             )
-            res.spawn(consumer.run(), name="post-moderation")
+            res.spawn(consumer.run, name="post-moderation")
         return [SERVICE_NAME]
 
     return register

@@ -113,7 +113,7 @@ def make_register(settings: SearchSettings) -> Register:
             ("post", on_vocabulary, f"{group}-vocabulary"),
         ):
             consumer = StreamConsumer(redis, topic=topic, group=name, handler=handler, batch=batch)
-            res.spawn(consumer.run(), name=f"{name}-{topic}")
+            res.spawn(consumer.run, name=f"{name}-{topic}")
         return []
 
     return register

@@ -77,14 +77,14 @@ def make_register(settings: UserSettings) -> Register:
         add_strict_servicer(
             server, UserServicer(domain, trust), user_service_pb2.DESCRIPTOR.services_by_name["UserService"]
         )
-        res.spawn(trust.run_expiry(), name="user-suspension-expiry")
-        res.spawn(run_relay(engine, redis, schema=store.SCHEMA), name="user-outbox-relay")
+        res.spawn(trust.run_expiry, name="user-suspension-expiry")
+        res.spawn(lambda: run_relay(engine, redis, schema=store.SCHEMA), name="user-outbox-relay")
 
         async def counters(events: list[Event]) -> None:
             await apply_post_events(engine, events)
 
         consumer = StreamConsumer(redis, topic="post", group="user-counters", handler=counters)
-        res.spawn(consumer.run(), name="user-post-counters")
+        res.spawn(consumer.run, name="user-post-counters")
         return [SERVICE_NAME]
 
     return register

@@ -11,6 +11,7 @@ import grpc
 import httpx
 import pytest
 import pytest_asyncio
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
@@ -48,6 +49,11 @@ async def fake_services() -> AsyncIterator[int]:
         post_service_pb2_grpc.PostServiceServicer(),  # type: ignore[abstract]
         server,
     )
+    # Both fake services say SERVING, as real ones do.
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    for name in ("koo.user.v1.UserService", "koo.post.v1.PostService"):
+        await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     port = server.add_insecure_port("127.0.0.1:0")
     await server.start()
     yield port
@@ -104,13 +110,19 @@ async def test_unbuilt_service_is_501(gateway: tuple[httpx.AsyncClient, str]) ->
 
 
 @pytest.mark.asyncio(loop_scope="session")
-async def test_service_down_is_503_and_not_ready(gateway: tuple[httpx.AsyncClient, str]) -> None:
+async def test_service_down_is_503_and_degrades_readiness(gateway: tuple[httpx.AsyncClient, str]) -> None:
     client, token = gateway
     answer = await client.get("/v1/feed/home", headers={"authorization": f"Bearer {token}"})
     assert answer.status_code == 503
     assert answer.json()["error"]["status"] == "UNAVAILABLE"
+    assert int(answer.headers["retry-after"]) >= 1
+    # The other services still answer: the gateway stays in rotation and says what is down.
     ready = await client.get("/readyz")
-    assert ready.status_code == 503
-    checks = ready.json()["checks"]
-    assert checks["feed"] == "UNAVAILABLE"
-    assert checks["redis"] == "NOT CONFIGURED"
+    assert ready.status_code == 200
+    body = ready.json()
+    assert body["status"] == "degraded"
+    assert body["checks"]["feed"] == "UNAVAILABLE"
+    assert body["checks"]["redis"] == "NOT CONFIGURED"
+    assert body["checks"]["user"] == body["checks"]["post"] == "SERVING"
+    assert "home and user timelines, trends" in body["degraded"]
+    assert "posting and reading posts" not in body["degraded"]

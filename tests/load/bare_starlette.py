@@ -5,7 +5,7 @@ call (user BENCH_USER_ID, the request's Authorization forwarded, as the user ser
 verifies it) and answers the user's proto3 JSON. No routing tables, edge auth, rate limit
 or request checks: what is left when the gateway's own work is taken away.
 
-    KOO_USER_ADDR=127.0.0.1:50051 BENCH_USER_ID=1 \\
+    KOO_USER_ADDR=127.0.0.1:7051 BENCH_USER_ID=1 \\
       uvicorn tests.load.bare_starlette:app --loop uvloop --http httptools
 """
 

@@ -5,7 +5,7 @@ answers its proto3 JSON, nothing else: no auth, no transcoding tables, no middle
 `koo bench --baseline` runs it under uvicorn (uvloop, httptools, one process) and loads
 it with the same generator as the gateway, so Koo's figures read as a ratio to it.
 
-    KOO_USER_ADDR=127.0.0.1:50051 uvicorn tests.load.baseline_app:app --loop uvloop --http httptools
+    KOO_USER_ADDR=127.0.0.1:7051 uvicorn tests.load.baseline_app:app --loop uvloop --http httptools
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ _state: dict[str, pb_grpc.UserServiceStub] = {}
 async def lifespan(app: Starlette) -> AsyncIterator[None]:
     # A Koo workload like the gateway: internal RPCs need a service token.
     identity = KitSettings().workload_identity("bench")
-    channel = open_channel(os.environ.get("KOO_USER_ADDR", "127.0.0.1:50051"), timeout=5, identity=identity)
+    channel = open_channel(os.environ.get("KOO_USER_ADDR", "127.0.0.1:7051"), timeout=5, identity=identity)
     _state["users"] = pb_grpc.UserServiceStub(channel)
     yield
     await channel.close()
