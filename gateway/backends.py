@@ -68,18 +68,23 @@ class ServicePool:
         """The callable for `rpc` on the next channel, preferring connected ones (round-robin).
 
         A channel whose connection broke (its service restarting) is passed over while
-        another is connected, so one re-dialling channel costs nothing; when none is
-        connected, the next one is used as is: a call waits while it connects and fails at
-        once (503) while its service is down, instead of waiting out its deadline.
+        another is connected or connecting, so one re-dialling channel costs nothing; a call
+        on a connecting channel waits for the connection, and when every channel failed
+        its last attempt the service is down: the call fails at once (503) instead of
+        waiting out its deadline.
         """
         calls = self._callables[rpc]
         first = next(self._turn)
+        usable: int | None = None
         index = first
         for _ in range(len(calls)):
-            if self.channels[index].get_state(try_to_connect=True) is grpc.ChannelConnectivity.READY:
+            state = self.channels[index].get_state(try_to_connect=True)
+            if state is grpc.ChannelConnectivity.READY:
                 return calls[index]
+            if usable is None and state is not grpc.ChannelConnectivity.TRANSIENT_FAILURE:
+                usable = index
             index = next(self._turn)
-        return calls[first]
+        return calls[first if usable is None else usable]
 
     async def health(self, service_names: Iterable[str], *, seconds: float) -> str:
         """`SERVING`, or what is wrong: the health status, or the gRPC error code."""

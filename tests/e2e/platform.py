@@ -85,8 +85,10 @@ def _wait_ready(platform: Platform, process: subprocess.Popen[bytes], path: str)
             raise RuntimeError(f"koo up exited with {process.returncode}:\n{platform.log_tail()}")
         try:
             answer = httpx.get(f"{platform.base_url}{path}", timeout=2)
-            # `koo up` says so once every process it started is serving.
-            if answer.status_code == 200 and "Koo is up" in platform.log_tail(400):
+            # `koo up` says so once every process it started is serving; /readyz says
+            # "ready" once the gateway reaches every one of them (200 may be "degraded").
+            ready = path != "/readyz" or answer.json().get("status") == "ready"
+            if answer.status_code == 200 and ready and "Koo is up" in platform.log_tail(400):
                 return
             last = answer.text
         except httpx.HTTPError as exc:
