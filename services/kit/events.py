@@ -4,9 +4,9 @@ A write and its event commit in one transaction (`add_event` inside the caller's
 transaction). The relay moves outbox rows to Redis Streams and deletes them only after
 Redis accepted them, so an event written while Redis is down is published when it
 returns. Consumers read with consumer groups, acknowledge after the effect, reclaim
-messages stuck with a dead consumer (XAUTOCLAIM) and park poison messages in a
-dead-letter stream after `max_deliveries`. Delivery is at-least-once: handlers must be
-idempotent.
+messages stuck with a dead consumer (XAUTOCLAIM), ride out dependency outages without
+giving up on an event, and park events that cannot be applied in a dead-letter stream
+(see StreamConsumer). Delivery is at-least-once: handlers must be idempotent.
 
 Events are typed: each is a message of protos/koo/events/v1/events.proto, published as a
 serialized `koo.events.v1.Envelope` in the stream field `envelope` (see event_types.py).
@@ -22,6 +22,8 @@ import json
 import logging
 import os
 import socket
+import time
+import weakref
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,12 +33,13 @@ import psycopg
 from google.protobuf.message import DecodeError, Message
 from opentelemetry import propagate
 from redis.asyncio import Redis
-from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import ResponseError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from koo.events.v1 import events_pb2
 from services.kit.event_types import UndecodableEvent, from_legacy, kind_of, payload_of, wrap
+from services.kit.transient import is_transient
 
 log = logging.getLogger("koo.events")
 
@@ -207,16 +210,46 @@ async def _listen(engine: AsyncEngine, channel: str) -> psycopg.AsyncConnection[
 
 Handler = Callable[[list[Event]], Awaitable[None]]
 
+# Consumers alive in this process, for the metrics (services.kit.metrics) and `koo events`.
+LIVE_CONSUMERS: weakref.WeakSet[StreamConsumer] = weakref.WeakSet()
+
 
 def consumer_name() -> str:
     return f"{socket.gethostname()}-{os.getpid()}"
 
 
+def dead_letter_stream(topic: str, group: str) -> str:
+    """Where `group` parks the events of `topic` it cannot apply: `koo:events:post:dlq:feed-fanout`."""
+    return f"{stream_name(topic)}:dlq:{group}"
+
+
+@dataclass
+class ConsumerStats:
+    """What the metrics export per stream and group (refreshed by the consumer itself)."""
+
+    lag: int = 0  # entries not yet delivered to the group (counted up to LAG_COUNT_CAP)
+    pending: int = 0  # delivered, not yet acknowledged
+    dead_letters: int = 0  # entries in the group's dead-letter stream
+    oldest_unacked_seconds: float = 0.0  # age of the oldest entry delivered but not acknowledged
+    waiting_for: str = ""  # the dependency outage the consumer is riding out, if any
+
+
+LAG_COUNT_CAP = 10_000
+
+
 class StreamConsumer:
     """One consumer in a consumer group, handling messages in batches.
 
-    The handler gets a batch and must apply every event idempotently; if it raises, each
-    event of the batch is retried alone so one poison message cannot hold back the rest.
+    Failures are told apart (services.kit.transient):
+    - an entry that cannot be decoded is parked in the dead-letter stream at once: no retry
+      can fix it, and it must not hold back what follows;
+    - a dependency outage (PostgreSQL, Redis, a peer down) is retried with backoff for as long
+      as it takes, on the same messages, without counting deliveries against them: they stay
+      this consumer's (XCLAIM JUSTID keeps them from looking idle) and are never parked for it;
+    - any other failure of the handler is the event's: the batch is retried one event at a
+      time, and an event that fails `max_deliveries` deliveries is parked.
+    Parked events go back with `koo events replay`. Consumer names left by processes that
+    are gone (no pending entries, idle for `stale_after_ms`) are removed from the group.
     """
 
     def __init__(
@@ -231,10 +264,14 @@ class StreamConsumer:
         block_ms: int = 1000,
         claim_idle_ms: int = 30_000,
         max_deliveries: int = 5,
+        max_backoff: float = 10.0,
+        stale_after_ms: int = 600_000,
+        stats_every: float = 15.0,
     ) -> None:
         self.redis = redis
+        self.topic = topic
         self.stream = stream_name(topic)
-        self.dead_letter = f"{self.stream}:dlq:{group}"
+        self.dead_letter = dead_letter_stream(topic, group)
         self.group = group
         self.handler = handler
         self.name = name or consumer_name()
@@ -242,7 +279,14 @@ class StreamConsumer:
         self.block_ms = block_ms
         self.claim_idle_ms = claim_idle_ms
         self.max_deliveries = max_deliveries
+        self.max_backoff = max_backoff
+        self.stale_after_ms = stale_after_ms
+        self.stats_every = stats_every
+        self.stats = ConsumerStats()
         self._claim_cursor = "0-0"
+        self._own_pending_checked = False
+        self._next_housekeeping = 0.0
+        LIVE_CONSUMERS.add(self)
 
     async def ensure_group(self) -> None:
         try:
@@ -256,19 +300,40 @@ class StreamConsumer:
         while True:
             try:
                 await self.ensure_group()
+                # After a restart of this loop (Redis was away), first finish what this
+                # consumer already holds.
+                self._own_pending_checked = False
                 while True:
                     await self.step()
                     backoff = 0.1
             except asyncio.CancelledError:
                 raise
-            except (RedisError, OSError) as exc:
+            except ResponseError as exc:
+                # NOGROUP, or UNBLOCKED for a read that was waiting when the key went.
+                if not str(exc).startswith(("NOGROUP", "UNBLOCKED")):
+                    raise
+                # Redis lost the stream or the group (restarted without its data): make it
+                # again; the relays republish what the outboxes still hold.
+                log.warning("consumer group %s/%s is gone; creating it again", self.stream, self.group)
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise  # a bug: the task dies, the process says NOT_SERVING and restarts it
                 log.warning("consumer %s/%s waiting for Redis: %s", self.stream, self.group, exc)
                 await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 5.0)
+                backoff = min(backoff * 2, self.max_backoff)
 
     async def step(self) -> int:
         """Reclaim stuck messages, then read new ones; returns how many were handled."""
         handled = 0
+        await self._housekeeping()
+        if not self._own_pending_checked:
+            # Entries this consumer was given but never acknowledged (reading history does
+            # not count as a delivery).
+            mine: Any = await self.redis.xreadgroup(self.group, self.name, {self.stream: "0"}, count=self.batch)
+            self._own_pending_checked = True  # once: what fails again waits for XAUTOCLAIM
+            entries = [m for _s, messages in mine or [] for m in messages]
+            if entries:
+                handled += await self._handle(entries)
         claimed = await self.redis.xautoclaim(
             self.stream, self.group, self.name, self.claim_idle_ms, self._claim_cursor, count=self.batch
         )
@@ -283,32 +348,82 @@ class StreamConsumer:
         return handled
 
     async def _handle(self, messages: list[Any]) -> int:
-        events = [decode_entry(mid, fields) for mid, fields in messages if fields]
-        # Messages trimmed away while pending come back without fields: just ack them.
-        gone = [mid for mid, fields in messages if not fields]
+        events: list[Event] = []
+        gone: list[str] = []
+        for mid, fields in messages:
+            if not fields:
+                # Trimmed away while pending: nothing left to apply.
+                gone.append(_text(mid))
+                continue
+            try:
+                events.append(decode_entry(mid, fields))
+            except UndecodableEvent as exc:
+                await self._park_raw(_text(mid), fields, str(exc))
         if gone:
             await self.redis.xack(self.stream, self.group, *gone)
         if not events:
             return 0
         try:
-            await self.handler(events)
+            await self._apply(events)
             await self.redis.xack(self.stream, self.group, *[e.message_id for e in events])
             return len(events)
         except asyncio.CancelledError:
             raise
-        except Exception:  # noqa: BLE001 - isolate the bad message
-            log.warning("batch of %d failed on %s; retrying one by one", len(events), self.stream)
+        except Exception as exc:
+            # _apply rides out dependency outages itself: a transient error here is Redis
+            # failing under us; the run loop waits for it and re-reads what we hold.
+            if is_transient(exc):
+                raise
+            if len(events) == 1:
+                await self._maybe_park(events[0])
+                return 0
+            log.warning("batch of %d failed on %s; retrying one by one", len(events), self.stream, exc_info=True)
         done = 0
         for event in events:
             try:
-                await self.handler([event])
+                await self._apply([event])
                 await self.redis.xack(self.stream, self.group, event.message_id)
                 done += 1
             except asyncio.CancelledError:
                 raise
-            except Exception:  # noqa: BLE001
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
                 await self._maybe_park(event)
         return done
+
+    async def _apply(self, events: list[Event]) -> None:
+        """Run the handler; while it fails because a dependency is down, wait and retry."""
+        backoff = 0.2
+        while True:
+            try:
+                await self.handler(events)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if not is_transient(exc):
+                    raise
+                if not self.stats.waiting_for:
+                    log.warning("consumer %s/%s: a dependency is down (%s); retrying", self.stream, self.group, exc)
+                self.stats.waiting_for = f"{type(exc).__name__}: {exc}"[:200]
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, self.max_backoff)
+                await self._keep(events)
+                continue
+            if self.stats.waiting_for:
+                log.warning("consumer %s/%s: dependency back", self.stream, self.group)
+                self.stats.waiting_for = ""
+            return
+
+    async def _keep(self, events: list[Event]) -> None:
+        """Keep these entries this consumer's while it retries, without counting a delivery.
+
+        XCLAIM with JUSTID resets their idle time (no other consumer reclaims them) and
+        leaves the delivery count alone. A Redis error here ends the step; the loop
+        re-reads this consumer's pending entries once Redis answers.
+        """
+        ids: list[str | bytes | int | memoryview[int]] = [e.message_id for e in events]
+        await self.redis.xclaim(self.stream, self.group, self.name, 0, ids, justid=True)
 
     async def _maybe_park(self, event: Event) -> None:
         pending = await self.redis.xpending_range(
@@ -316,11 +431,105 @@ class StreamConsumer:
         )
         deliveries = int(pending[0]["times_delivered"]) if pending else self.max_deliveries
         if deliveries >= self.max_deliveries:
-            log.error("parking poison event %s (%s) in %s", event.event_id, event.event_type, self.dead_letter)
-            await self.redis.xadd(self.dead_letter, event.fields())  # type: ignore[arg-type]
-            await self.redis.xack(self.stream, self.group, event.message_id)
+            log.error("parking event %s (%s) in %s", event.event_id, event.event_type, self.dead_letter, exc_info=True)
+            await self._park(event.message_id, event.fields(), f"failed {deliveries} deliveries")
         else:
-            log.warning("event %s failed (delivery %d); it will be retried", event.event_id, deliveries)
+            log.warning(
+                "event %s failed (delivery %d of %d); it will be retried",
+                event.event_id,
+                deliveries,
+                self.max_deliveries,
+                exc_info=True,
+            )
+
+    async def _park_raw(self, message_id: str, fields: dict[Any, Any], reason: str) -> None:
+        log.error("parking undecodable entry %s of %s in %s: %s", message_id, self.stream, self.dead_letter, reason)
+        await self._park(message_id, {_text(k): v for k, v in fields.items()}, reason)
+
+    async def _park(self, message_id: str, fields: dict[str, Any], reason: str) -> None:
+        # The original entry, plus why and from where: `koo events replay` puts it back.
+        parked = {**fields, "dlq_reason": reason[:500], "dlq_source_id": message_id}
+        await self.redis.xadd(self.dead_letter, parked)  # type: ignore[arg-type]
+        await self.redis.xack(self.stream, self.group, message_id)
+        self.stats.dead_letters += 1
+
+    async def _housekeeping(self) -> None:
+        """Every `stats_every` seconds: refresh the stats and forget consumers that are gone."""
+        now = asyncio.get_running_loop().time()
+        if now < self._next_housekeeping:
+            return
+        self._next_housekeeping = now + self.stats_every
+        await self.forget_stale_consumers()
+        self.stats = await group_stats(self.redis, self.topic, self.group, waiting_for=self.stats.waiting_for)
+
+    async def forget_stale_consumers(self) -> list[str]:
+        """Delete consumers of the group that hold nothing and have been idle too long.
+
+        Never one with pending entries: deleting it would drop them. XAUTOCLAIM moves
+        those to live consumers first; the name goes on a later pass.
+        """
+        removed: list[str] = []
+        for info in await self.redis.xinfo_consumers(self.stream, self.group):
+            name = _text(info["name"])
+            if name == self.name or int(info["pending"]) > 0 or int(info["idle"]) < self.stale_after_ms:
+                continue
+            await self.redis.xgroup_delconsumer(self.stream, self.group, name)
+            removed.append(name)
+        if removed:
+            log.info("removed %d stale consumer(s) from %s/%s: %s", len(removed), self.stream, self.group, removed)
+        return removed
+
+
+async def group_stats(redis: Redis, topic: str, group: str, *, waiting_for: str = "") -> ConsumerStats:
+    """Lag, pending, dead letters and the age of the oldest unacknowledged entry of a group."""
+    stream = stream_name(topic)
+    stats = ConsumerStats(waiting_for=waiting_for)
+    stats.dead_letters = int(await redis.xlen(dead_letter_stream(topic, group)))
+    try:
+        groups = await redis.xinfo_groups(stream)
+    except ResponseError:  # no such stream yet
+        return stats
+    info = next((g for g in groups if _text(g["name"]) == group), None)
+    if info is None:
+        return stats
+    stats.pending = int(info["pending"])
+    lag = info.get("lag")
+    if lag is not None:  # Redis 7
+        stats.lag = int(lag)
+    else:
+        after = _text(info["last-delivered-id"])
+        stats.lag = len(await redis.xrange(stream, min=f"({after}", count=LAG_COUNT_CAP) or [])
+    if stats.pending:
+        oldest: Any = await redis.xpending(stream, group)
+        first = _text(oldest.get("min") or "0-0")
+        stats.oldest_unacked_seconds = max(0.0, time.time() - int(first.partition("-")[0]) / 1000)
+    return stats
+
+
+async def replay_dead_letters(redis: Redis, *, topic: str, group: str) -> int:
+    """Put the events `group` parked back on their stream; returns how many.
+
+    The stream feeds every group, so other groups see these events again too, which
+    at-least-once handlers absorb (they are idempotent by event id). Entries that still
+    cannot be decoded stay where they are: replaying them would only park them again.
+    """
+    parked = dead_letter_stream(topic, group)
+    replayed = 0
+    cursor = "-"
+    while True:
+        entries: Any = await redis.xrange(parked, min=cursor, count=100)
+        if not entries:
+            return replayed
+        for entry_id, fields in entries:
+            original = {k: v for k, v in fields.items() if not _text(k).startswith("dlq_")}
+            try:
+                decode_entry("0-1", original)
+            except UndecodableEvent:
+                continue
+            await redis.xadd(stream_name(topic), original, maxlen=STREAM_MAXLEN, approximate=True)
+            await redis.xdel(parked, entry_id)
+            replayed += 1
+        cursor = f"({_text(entries[-1][0])}"
 
 
 def _text(value: Any) -> str:

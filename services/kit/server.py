@@ -21,7 +21,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from redis.asyncio import Redis
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.kit.auth import TokenVerifier, ensure_dev_keys
@@ -31,6 +31,7 @@ from services.kit.health import Probe, ProcessHealth, watch_dependencies
 from services.kit.ids import Snowflake, lease_worker_id
 from services.kit.interceptors import ServiceInterceptor
 from services.kit.logs import setup_logging
+from services.kit.metrics import setup_metrics, shutdown_metrics
 from services.kit.paging import configure_page_tokens
 from services.kit.redis_client import create_redis
 from services.kit.roster import BY_NAME
@@ -181,8 +182,20 @@ def _dependency_probes(res: Resources) -> dict[str, Probe]:
     probes: dict[str, Probe] = {}
     engine, redis = res.engine, res.redis
     if engine is not None:
+        used = False
+
+        def connecting(*_args: Any) -> None:
+            nonlocal used
+            used = True
+
+        # Fired on every attempt to open a connection, failed ones included.
+        event.listen(engine.sync_engine, "do_connect", connecting)
 
         async def postgres() -> None:
+            if not used:
+                # This process has not used PostgreSQL (yet): its health does not depend on
+                # it, and a probe would hold a connection it does not otherwise need.
+                return
             async with engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
 
@@ -258,6 +271,7 @@ async def run_service(settings: KitSettings, *, name: str, register: Register) -
     """Serve until SIGTERM/SIGINT. `register` adds servicers and returns their full names."""
     setup_logging(name, settings.log_level, settings.log_format)
     setup_tracing(name, settings.otlp_endpoint)
+    setup_metrics(name, settings.otlp_endpoint)
     running = await start_server(settings, name=name, register=register)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -278,6 +292,7 @@ async def run_service(settings: KitSettings, *, name: str, register: Register) -
         drainer.cancel()
         await close_resources(running.resources)
         shutdown_tracing()
+        shutdown_metrics()
         log.info("koo %s stopped", name)
     if running.resources.fatal.is_set():
         raise SystemExit(f"koo {name}: {'; '.join(running.resources.health.reasons())}")
