@@ -1,9 +1,10 @@
 """Events: transactional outbox -> relay -> Redis Streams -> consumer groups.
 
 A write and its event commit in one transaction (`add_event` inside the caller's
-transaction). The relay moves outbox rows to Redis Streams and deletes them only after
-Redis accepted them, so an event written while Redis is down is published when it
-returns. Consumers read with consumer groups, acknowledge after the effect, reclaim
+transaction). The relay moves outbox rows to Redis Streams and marks them published
+only after Redis accepted them, so an event written while Redis is down is published when
+it returns; published rows stay for a retention window and are published again if Redis
+loses its data. Consumers read with consumer groups, acknowledge after the effect, reclaim
 messages stuck with a dead consumer (XAUTOCLAIM), ride out dependency outages without
 giving up on an event, and park events that cannot be applied in a dead-letter stream
 (see StreamConsumer). Delivery is at-least-once: handlers must be idempotent.
@@ -66,6 +67,18 @@ def notify_channel(schema: str) -> str:
     """The LISTEN/NOTIFY channel that wakes the relay of `schema`."""
     return f"{schema}_outbox"
 
+
+# Added to the outbox by each publishing service's migration: rows stay after they are
+# published (`published_at`) for the retention window, so that events Redis loses (a
+# restart without its data) are published again from PostgreSQL.
+OUTBOX_RETENTION_DDL = (
+    "ALTER TABLE outbox ADD COLUMN IF NOT EXISTS published_at TIMESTAMPTZ",
+    "CREATE INDEX IF NOT EXISTS outbox_unpublished ON outbox (id) WHERE published_at IS NULL",
+    "CREATE INDEX IF NOT EXISTS outbox_published_at ON outbox (published_at) WHERE published_at IS NOT NULL",
+)
+# Seconds published events stay in the outbox (KOO_OUTBOX_RETENTION).
+DEFAULT_OUTBOX_RETENTION = 3600.0
+PRUNE_EVERY = 60.0
 
 # Added to OUTBOX_DDL's table by each publishing service's migration: typed events keep
 # their serialized Envelope in `envelope`; `payload` stays only for rows written before.
@@ -130,7 +143,7 @@ async def relay_once(engine: AsyncEngine, redis: Redis, *, schema: str, batch: i
             await conn.execute(
                 text(
                     f'SELECT id, topic, event_type, payload, envelope, created_at FROM "{schema}".outbox '
-                    "ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED"
+                    "WHERE published_at IS NULL ORDER BY id LIMIT :n FOR UPDATE SKIP LOCKED"
                 ),
                 {"n": batch},
             )
@@ -148,13 +161,51 @@ async def relay_once(engine: AsyncEngine, redis: Redis, *, schema: str, batch: i
                 approximate=True,
             )
         await pipe.execute()
-        # Deleted only after Redis took them; a crash in between republishes (consumers
-        # are idempotent by event id).
+        # Marked only after Redis took them; a crash in between republishes (consumers
+        # are idempotent by event id). Kept for the retention window (prune_outbox).
         await conn.execute(
-            text(f'DELETE FROM "{schema}".outbox WHERE id = ANY(:ids)'),
+            text(f'UPDATE "{schema}".outbox SET published_at = now() WHERE id = ANY(:ids)'),
             {"ids": [row.id for row in rows]},
         )
     return len(rows)
+
+
+def _marker(schema: str) -> str:
+    return f"koo:events:relayed:{schema}"
+
+
+async def republish_if_redis_forgot(engine: AsyncEngine, redis: Redis, *, schema: str) -> int:
+    """Publish the retained events again when Redis has lost its data; returns how many.
+
+    The relay keeps a marker key in Redis: when it is missing, Redis was restarted without
+    its data (or flushed), and the streams may have lost events not yet consumed. Every
+    retained row is then published again (consumers are idempotent by event id); what is
+    older than the retention window is left to reconciliation (`koo reconcile`).
+    """
+    if await redis.exists(_marker(schema)):
+        return 0
+    async with engine.begin() as conn:
+        result = await conn.execute(
+            text(f'UPDATE "{schema}".outbox SET published_at = NULL WHERE published_at IS NOT NULL')
+        )
+    await redis.set(_marker(schema), datetime.now(UTC).isoformat())
+    count = int(result.rowcount or 0)
+    if count:
+        log.warning("Redis lost its data: publishing %d retained %s events again", count, schema)
+    return count
+
+
+async def prune_outbox(engine: AsyncEngine, *, schema: str, retention: float) -> int:
+    """Delete published rows older than `retention` seconds; returns how many."""
+    async with engine.begin() as conn:
+        result = await conn.execute(
+            text(
+                f'DELETE FROM "{schema}".outbox WHERE published_at IS NOT NULL '
+                "AND published_at < now() - make_interval(secs => :r)"
+            ),
+            {"r": retention},
+        )
+    return int(result.rowcount or 0)
 
 
 def _outbox_envelope(row: Any) -> events_pb2.Envelope:
@@ -167,18 +218,33 @@ def _outbox_envelope(row: Any) -> events_pb2.Envelope:
     return wrap(payload, time=row.created_at)
 
 
-async def run_relay(engine: AsyncEngine, redis: Redis, *, schema: str, idle_wait: float = 1.0) -> None:
+async def run_relay(
+    engine: AsyncEngine,
+    redis: Redis,
+    *,
+    schema: str,
+    idle_wait: float = 1.0,
+    retention: float = DEFAULT_OUTBOX_RETENTION,
+) -> None:
     """Relay forever; backs off while Redis or PostgreSQL is unreachable.
 
     Between batches it sleeps on LISTEN until a committed write NOTIFYs (or `idle_wait`
-    passes, which also retries rows left behind by an earlier failure).
+    passes, which also retries rows left behind by an earlier failure). Each pass first
+    checks that Redis still has what was published (republish_if_redis_forgot); published
+    rows older than `retention` seconds are pruned once a minute.
     """
     backoff = 0.1
     listener: psycopg.AsyncConnection[Any] | None = None
+    next_prune = 0.0
+    loop = asyncio.get_running_loop()
     while True:
         try:
             if listener is None or listener.closed:
                 listener = await _listen(engine, notify_channel(schema))
+            await republish_if_redis_forgot(engine, redis, schema=schema)
+            if loop.time() >= next_prune:
+                await prune_outbox(engine, schema=schema, retention=retention)
+                next_prune = loop.time() + PRUNE_EVERY
             published = await relay_once(engine, redis, schema=schema)
             backoff = 0.1
             if published == 0:

@@ -26,7 +26,10 @@ def make_register(settings: KitSettings) -> Register:
         engine, redis = res.require_engine("the outbox relay"), res.require_redis("the outbox relay")
         for topic in event_topics():  # a topic is named after the service that publishes it
             schema = SCHEMAS[topic]
-            res.spawn(functools.partial(run_relay, engine, redis, schema=schema), name=f"relay-{schema}")
+            res.spawn(
+                functools.partial(run_relay, engine, redis, schema=schema, retention=settings.outbox_retention),
+                name=f"relay-{schema}",
+            )
         return []
 
     return register

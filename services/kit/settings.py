@@ -10,6 +10,7 @@ from typing import Literal, TypeVar
 from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.kit.events import DEFAULT_OUTBOX_RETENTION
 from services.kit.redis_client import DEFAULT_POOL_SIZE, DEFAULT_POOL_TIMEOUT
 from services.kit.roster import SERVICES, default_addr
 from services.kit.workload import WorkloadIdentity, load_service_key
@@ -63,6 +64,9 @@ class KitSettings(BaseSettings):
     # Calls a service runs at once; gRPC refuses more at once (RESOURCE_EXHAUSTED, which
     # the gateway answers as 503 + Retry-After) rather than queueing them without bound.
     max_concurrent_rpcs: int = Field(default=256, ge=1)
+    # Seconds published events stay in the outbox, to be published again should Redis
+    # lose its data (older gaps are healed by `koo reconcile`).
+    outbox_retention: float = Field(default=DEFAULT_OUTBOX_RETENTION, ge=0)
     # Snowflake worker id; -1 means lease one from Redis at start-up.
     worker_id: int = -1
     # Seconds the server drains in-flight calls after SIGTERM (matches the k8s preStop).

@@ -46,7 +46,10 @@ def make_register(settings: MediaSettings) -> Register:
         add_strict_servicer(
             server, MediaServicer(domain), media_service_pb2.DESCRIPTOR.services_by_name["MediaService"]
         )
-        res.spawn(functools.partial(run_relay, engine, redis, schema=store.SCHEMA), name="media-outbox-relay")
+        res.spawn(
+            functools.partial(run_relay, engine, redis, schema=store.SCHEMA, retention=settings.outbox_retention),
+            name="media-outbox-relay",
+        )
         # Media becomes visible beyond its owner when a post holds it (post events).
         attachments = StreamConsumer(
             redis, topic="post", group="media-attachments", handler=PostAttachments(engine).handle

@@ -46,7 +46,12 @@ def make_register(settings: PostSettings) -> Register:
         if settings.relay_outbox and res.redis is not None:
             # Posts are written to PostgreSQL only; while Redis is away the relay keeps
             # the events in the outbox and publishes them when it returns.
-            res.spawn(functools.partial(run_relay, engine, res.redis, schema=store.SCHEMA), name="post-outbox-relay")
+            res.spawn(
+                functools.partial(
+                    run_relay, engine, res.redis, schema=store.SCHEMA, retention=settings.outbox_retention
+                ),
+                name="post-outbox-relay",
+            )
         if res.redis is not None:
             # A suspended author's posts are hidden (and shown again when it is lifted).
             consumer = StreamConsumer(

@@ -78,7 +78,10 @@ def make_register(settings: UserSettings) -> Register:
             server, UserServicer(domain, trust), user_service_pb2.DESCRIPTOR.services_by_name["UserService"]
         )
         res.spawn(trust.run_expiry, name="user-suspension-expiry")
-        res.spawn(lambda: run_relay(engine, redis, schema=store.SCHEMA), name="user-outbox-relay")
+        res.spawn(
+            lambda: run_relay(engine, redis, schema=store.SCHEMA, retention=settings.outbox_retention),
+            name="user-outbox-relay",
+        )
 
         async def counters(events: list[Event]) -> None:
             await apply_post_events(engine, events)

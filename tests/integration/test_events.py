@@ -23,7 +23,7 @@ from services.feed.peers import FeedPeers
 from services.feed.settings import FeedSettings
 from services.kit.channels import Channels
 from services.kit.db import create_engine
-from services.kit.events import Event, StreamConsumer, decode_entry, run_relay, stream_name
+from services.kit.events import Event, StreamConsumer, decode_entry, prune_outbox, run_relay, stream_name
 from services.kit.redis_client import create_redis
 from tests.clients import new_account
 from tests.harness import Stack
@@ -74,9 +74,9 @@ async def test_a_post_written_while_redis_is_down_is_delivered_when_it_returns(
         engine = create_engine(world.database_url, pool_size=2)
         try:
 
-            async def outbox() -> list[int]:
+            async def outbox() -> list[int]:  # not yet published
                 async with engine.connect() as db:
-                    rows = await db.execute(text("SELECT envelope FROM koo_post.outbox"))
+                    rows = await db.execute(text("SELECT envelope FROM koo_post.outbox WHERE published_at IS NULL"))
                     return [events_pb.Envelope.FromString(r.envelope).post_created.post_id for r in rows]
 
             async def trend() -> int:
@@ -226,3 +226,33 @@ async def test_events_written_before_they_were_typed_still_reach_consumers(
     assert by_type["post.created"].event_id.startswith("koo_post:")
     assert isinstance(media, events_pb.MediaUploaded) and media.kind == media_pb.MEDIA_KIND_VIDEO
     assert by_type["media.uploaded"].event_id == "koo_media:1"
+
+
+async def test_events_redis_lost_are_published_again_from_the_outbox(
+    database_url: str, redis_url: str, data_dir: Path
+) -> None:
+    """Published rows stay for the retention window; when Redis comes back without its data
+    (here: a flushed database), the relay publishes them again and consumers catch up."""
+    async with isolated_stack(
+        database_url=database_url, redis_url=redis_url, data_dir=data_dir, redis_db=11, overrides={}
+    ) as world:
+        stack = world.stack
+        author = await new_account(stack.channel("user"))
+        reader = await new_account(stack.channel("user"))
+        await follow(stack, reader, author)
+        first = await publish(stack, author, "पहली #स्मृति")
+        await eventually(lambda: events_about(world.redis, first.id), lambda e: "post.created" in e)
+        engine = create_engine(world.database_url, pool_size=1)
+        try:
+            async with engine.connect() as db:
+                kept = (
+                    await db.execute(text("SELECT count(*) FROM koo_post.outbox WHERE published_at IS NOT NULL"))
+                ).scalar_one()
+            assert kept >= 1  # published, and still there
+            await world.redis.flushdb()  # Redis restarted without its data
+            await eventually(lambda: events_about(world.redis, first.id), lambda e: "post.created" in e, within=20)
+            await eventually(lambda: home_ids(stack, reader), lambda ids: first.id in ids, within=20)
+            # Beyond the retention window, rows go.
+            assert await prune_outbox(engine, schema="koo_post", retention=0) >= 1
+        finally:
+            await engine.dispose()
