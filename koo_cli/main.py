@@ -107,6 +107,16 @@ def _register_trust_commands() -> None:
 _register_trust_commands()
 
 
+def _register_operator_commands() -> None:
+    from koo_cli.operate import events, reconcile
+
+    cli.add_command(events)
+    cli.add_command(reconcile)
+
+
+_register_operator_commands()
+
+
 def main() -> None:
     cli()
 

@@ -67,6 +67,11 @@ class KitSettings(BaseSettings):
     # Seconds published events stay in the outbox, to be published again should Redis
     # lose its data (older gaps are healed by `koo reconcile`).
     outbox_retention: float = Field(default=DEFAULT_OUTBOX_RETENTION, ge=0)
+    # Anti-entropy (`koo reconcile`): how often the search indexer and the user service
+    # compare what events built with PostgreSQL (seconds, 0: never), and over how many
+    # seconds of posts the search index is checked.
+    reconcile_interval: float = Field(default=3600.0, ge=0)
+    reconcile_window: float = Field(default=86400.0, gt=0)
     # Snowflake worker id; -1 means lease one from Redis at start-up.
     worker_id: int = -1
     # Seconds the server drains in-flight calls after SIGTERM (matches the k8s preStop).

@@ -16,9 +16,11 @@ import grpc
 
 from koo.events.v1 import events_pb2 as events_pb
 from services.kit.events import Event, StreamConsumer
+from services.kit.periodic import run_every
 from services.kit.server import Register, Resources, run_service
 from services.kit.settings import load_settings
 from services.search.backends import open_backend
+from services.search.reconcile import reconcile_search
 from services.search.settings import SearchSettings
 from services.search.store import PostDoc, SearchBackend, UserDoc
 from services.search.vocabulary import record_posts
@@ -114,6 +116,17 @@ def make_register(settings: SearchSettings) -> Register:
         ):
             consumer = StreamConsumer(redis, topic=topic, group=name, handler=handler, batch=batch)
             res.spawn(consumer.run, name=f"{name}-{topic}")
+        engine = res.engine
+        if engine is not None:
+            window = settings.reconcile_window
+            res.spawn(
+                lambda: run_every(
+                    settings.reconcile_interval,
+                    lambda: reconcile_search(engine, backend, window_seconds=window),
+                    name="search reconcile",
+                ),
+                name="search-reconcile",
+            )
         return []
 
     return register

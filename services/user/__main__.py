@@ -12,6 +12,7 @@ from koo.user.v1 import user_service_pb2
 from services.kit.auth import TokenSigner, ensure_dev_keys
 from services.kit.blocks import BlockSets
 from services.kit.events import Event, StreamConsumer, run_relay
+from services.kit.periodic import run_every
 from services.kit.rates import parse_rate
 from services.kit.readcache import ReadCache
 from services.kit.revocation import SessionRevocations
@@ -23,6 +24,7 @@ from services.user.counters import apply_post_events
 from services.user.domain import UserDomain
 from services.user.hashing import HashGate
 from services.user.peers import PostPeer
+from services.user.reconcile import reconcile_post_counts
 from services.user.servicer import UserServicer
 from services.user.settings import UserSettings
 from services.user.signin_guard import SignInGuard
@@ -88,6 +90,12 @@ def make_register(settings: UserSettings) -> Register:
 
         consumer = StreamConsumer(redis, topic="post", group="user-counters", handler=counters)
         res.spawn(consumer.run, name="user-post-counters")
+        res.spawn(
+            lambda: run_every(
+                settings.reconcile_interval, lambda: reconcile_post_counts(engine, redis), name="post_count reconcile"
+            ),
+            name="user-reconcile",
+        )
         return [SERVICE_NAME]
 
     return register

@@ -179,6 +179,16 @@ class PostgresSearch:
             },
         )
 
+    async def known_posts(self, post_ids: Sequence[int]) -> set[int]:
+        """Which of these ids the index holds (live or tombstoned): reconciliation skips them."""
+        if not post_ids:
+            return set()
+        async with self.engine.connect() as db:
+            rows = await db.execute(
+                text(f"SELECT post_id FROM {SCHEMA}.posts WHERE post_id = ANY(:ids)"), {"ids": list(post_ids)}
+            )
+            return {int(row.post_id) for row in rows}
+
     async def delete_posts(self, post_ids: Sequence[int]) -> None:
         ids = sorted(set(post_ids))
         if not ids:
