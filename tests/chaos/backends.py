@@ -21,6 +21,7 @@ class OwnPostgres:
         import pgserver
 
         self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
         self._server: Any = pgserver.get_server(folder / "pg", cleanup_mode="stop")  # type: ignore[attr-defined]
         self.url: str = self._server.get_uri()
         self._socket_dir = self.url.split("host=")[1].split("&")[0]

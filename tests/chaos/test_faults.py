@@ -15,9 +15,12 @@ import pytest
 import redis
 
 from tests.chaos.platform import Chaos, chaos_platform
-from tests.chaos.scenario import report, run, seconds_until_serving
+from tests.chaos.scenario import Recovery, recovery, report, run
 
 FULL = os.environ.get("KOO_CHAOS") == "all"
+# Issue 12's target is 5 s; on a loaded machine a Python process takes longer to start,
+# so the bound is a setting (the figure measured is reported either way).
+SERVING_AGAIN_WITHIN = float(os.environ.get("KOO_CHAOS_SERVING_WITHIN", "5"))
 
 
 @pytest.fixture
@@ -53,24 +56,28 @@ async def test_a_malformed_event_is_parked_and_nothing_else_stops(chaos: Chaos) 
 
 @pytest.mark.quick
 async def test_killed_processes_come_back_and_lose_nothing(chaos: Chaos) -> None:
-    back: dict[str, float] = {}
+    back: dict[str, Recovery] = {}
 
     async def fault() -> None:
         for name in ("feed-worker", "post"):
             old = chaos.kill(name)
-            back[name] = await seconds_until_serving(chaos, name, old_pid=old)
+            back[name] = await recovery(chaos, name, old_pid=old)
 
     out = await run(chaos, fault, after=3.0)
     report(
         "kill -9",
         acknowledged=len(out.load.acked),
         refused=dict(out.load.refused),
-        back_within_s={k: round(v, 2) for k, v in back.items()},
+        restarted_after_s={k: round(v.restarted_s, 2) for k, v in back.items()},
+        serving_after_s={k: round(v.serving_s, 2) for k, v in back.items()},
         missing=out.missing,
         converged_s=round(out.converged_s, 1),
     )
     assert not out.missing, f"{out.missing} ({out.load.summary()})"
-    assert all(v <= 5.0 for v in back.values()), back
+    # The supervisor starts a new process at once; how long that process takes to serve
+    # is Python's start-up on this machine (measured, see docs/reliability.md).
+    assert all(v.restarted_s <= 1.0 for v in back.values()), back
+    assert all(v.serving_s <= SERVING_AGAIN_WITHIN for v in back.values()), back
     assert 500 not in out.load.refused, out.load.summary()
 
 

@@ -52,12 +52,13 @@ async def test_database_down_is_not_serving_and_calls_are_unavailable(redis_url:
     running = await start_server(settings, name="user", register=make_register(settings))  # type: ignore[arg-type]
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            await wait_for_status(channel, "koo.user.v1.UserService", NOT_SERVING)
-            await wait_for_status(channel, "koo.dependency.postgres", NOT_SERVING)
-            await wait_for_status(channel, "koo.dependency.redis", SERVING)
             with pytest.raises(grpc.aio.AioRpcError) as info:
                 await user_grpc.UserServiceStub(channel).GetUser(user_pb.GetUserRequest(user_id=1), timeout=20)
             assert info.value.code() == grpc.StatusCode.UNAVAILABLE
+            # The service needs PostgreSQL (it tried to use it): it is out of rotation.
+            await wait_for_status(channel, "koo.user.v1.UserService", NOT_SERVING)
+            await wait_for_status(channel, "koo.dependency.postgres", NOT_SERVING)
+            await wait_for_status(channel, "koo.dependency.redis", SERVING)
     finally:
         await running.stop(grace=0.5)
 

@@ -1,0 +1,102 @@
+"""Overload is shed, not queued: home reads at 5 x capacity keep goodput near capacity,
+every refusal is a 429/503 with Retry-After, no 500, and latency is normal again right
+after the load stops. Load from wrk (installed by .ci/run)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.chaos.load import community, post_steadily
+from tests.chaos.platform import Chaos, chaos_platform
+from tests.chaos.scenario import report
+
+FULL = os.environ.get("KOO_CHAOS") == "all"
+LUA = Path(__file__).with_name("overload.lua")
+pytestmark = pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (apt-get install wrk)")
+
+
+@pytest.fixture
+def chaos(tmp_path: Path) -> Iterator[Chaos]:
+    with chaos_platform(tmp_path) as running:
+        yield running
+
+
+def wrk(base_url: str, tokens: Path, *, connections: int, seconds: int, gap_ms: int) -> dict[str, int]:
+    threads = min(4, connections)
+    options = ["-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s"]
+    command = ["wrk", *options, "-s", str(LUA), base_url, "--", str(tokens), str(gap_ms)]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    counts: dict[str, int] = {}
+    for line in out.splitlines():
+        if line.startswith(("KOO-COUNTS ", "KOO-ERRORS ")):
+            prefix = "" if line.startswith("KOO-COUNTS") else "error-"
+            counts.update({prefix + k: v for k, v in json.loads(line.split(" ", 1)[1]).items()})
+    return counts
+
+
+async def median_latency(client: httpx.AsyncClient, token: str, n: int = 20) -> float:
+    took: list[float] = []
+    for _ in range(n):
+        started = time.perf_counter()
+        answer = await client.get("/v1/feed/home?page_size=20", headers={"authorization": f"Bearer {token}"})
+        took.append(time.perf_counter() - started)
+        assert answer.status_code == 200, answer.text
+    return statistics.median(took)
+
+
+@pytest.mark.quick
+async def test_home_reads_at_five_times_capacity_are_shed_not_queued(chaos: Chaos, tmp_path: Path) -> None:
+    seconds = 20 if FULL else 6
+    async with httpx.AsyncClient(base_url=chaos.base_url, timeout=30) as client:
+        members = await community(client, 20)
+        # Something to read: a few posts each.
+        from tests.chaos.load import Load
+
+        stop = asyncio.Event()
+        poster = asyncio.create_task(post_steadily(client, members, Load(), rate=20, stop=stop))
+        await asyncio.sleep(3)
+        stop.set()
+        await poster
+        tokens = tmp_path / "tokens"
+        tokens.write_text("\n".join(m.token for m in members) + "\n")
+        normal = await median_latency(client, members[0].token)
+
+        calm = await asyncio.to_thread(wrk, chaos.base_url, tokens, connections=16, seconds=5, gap_ms=0)
+        capacity = calm.get("200", 0) / 5
+        assert capacity > 0, calm
+        rate = 5 * capacity
+        connections = 200
+        gap_ms = max(1, int(connections / rate * 1000))
+        stormy = await asyncio.to_thread(
+            wrk, chaos.base_url, tokens, connections=connections, seconds=seconds, gap_ms=gap_ms
+        )
+        goodput = stormy.get("200", 0) / seconds
+        await asyncio.sleep(2)  # "normal latency within 2 s after the load stops"
+        after = await median_latency(client, members[0].token)
+    offered = sum(v for k, v in stormy.items() if not k.startswith("error-")) / seconds
+    report(
+        "overload",
+        capacity_per_s=round(capacity, 1),
+        offered_per_s=round(offered, 1),
+        goodput_per_s=round(goodput, 1),
+        goodput_of_capacity=round(goodput / capacity, 2),
+        answers=stormy,
+        normal_median_ms=round(normal * 1000, 1),
+        median_2s_after_ms=round(after * 1000, 1),
+        seconds=seconds,
+    )
+    refusals = {k: v for k, v in stormy.items() if k != "200" and not k.startswith("error-")}
+    assert set(refusals) <= {"429", "503"}, stormy  # no 500, no 504, none without Retry-After
+    assert goodput >= 0.9 * capacity, stormy
+    assert after <= 2 * normal + 0.05, (normal, after)
