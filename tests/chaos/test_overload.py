@@ -76,7 +76,7 @@ async def test_home_reads_at_five_times_capacity_are_shed_not_queued(chaos: Chao
         capacity = calm.get("200", 0) / 5
         assert capacity > 0, calm
         rate = 5 * capacity
-        connections = 200
+        connections = 600
         gap_ms = max(1, int(connections / rate * 1000))
         stormy = await asyncio.to_thread(
             wrk, chaos.base_url, tokens, connections=connections, seconds=seconds, gap_ms=gap_ms

@@ -120,13 +120,23 @@ async def test_an_event_the_handler_rejects_is_parked_after_its_deliveries_and_c
     consumer = StreamConsumer(
         redis, topic=topic, group="g", handler=handler, block_ms=50, claim_idle_ms=50, max_deliveries=3
     )
-    async with consuming(consumer):
-        await eventually(lambda: redis.xlen(dead_letter_stream(topic, "g")), lambda n: n == 1, within=20)
-        assert sorted(applied) == [12, 14]
-        # The handler is fixed (a new release); the operator replays the dead letters.
-        fixed = True
-        assert await replay_dead_letters(redis, topic=topic, group="g") == 1
-        await eventually(lambda: asyncio.sleep(0, applied), lambda a: sorted(a) == [12, 13, 14])
+    await consumer.ensure_group()
+
+    async def parked() -> int:
+        await consumer.step()  # reads, and reclaims what has been idle 50 ms
+        return int(await redis.xlen(dead_letter_stream(topic, "g")))
+
+    await eventually(parked, lambda n: n == 1, within=20, interval=0.06)
+    assert sorted(applied) == [12, 14]
+    # The handler is fixed (a new release); the operator replays the dead letters.
+    fixed = True
+    assert await replay_dead_letters(redis, topic=topic, group="g") == 1
+
+    async def applied_now() -> list[int]:
+        await consumer.step()
+        return sorted(applied)
+
+    await eventually(applied_now, lambda a: a == [12, 13, 14])
     assert await redis.xlen(dead_letter_stream(topic, "g")) == 0
 
 
