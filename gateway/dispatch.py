@@ -144,6 +144,12 @@ class Dispatcher:
         target = found.target
         if isinstance(target, Operational):
             return await target.handler(request)
+        runtime = self.runtime
+        if runtime is not None and runtime.admission is not None and _admitted_first(target):
+            # Nothing to read first: admitted before any other work, so that refusing
+            # costs next to nothing when the gateway is overloaded.
+            async with runtime.admission.slot():
+                return await self._call(request, target, found.variables, request_id)
         return await self._call(request, target, found.variables, request_id)
 
     async def _call(self, request: Request, route: Route, variables: dict[str, str], request_id: str) -> Response:
@@ -186,12 +192,13 @@ class Dispatcher:
             if raw.strip():
                 _require_json(request)
             body = session_cookie.fill_refresh_token(rpc, request, parse_json(raw))
-        # Admitted once the body is in (a slow client cannot hold a slot); downloads are
-        # long streams, outside admission like uploads.
+        # A call with a body is admitted once the body is in (a slow client cannot hold a
+        # slot); one without was admitted in _handle; downloads and event streams are long,
+        # outside admission like uploads.
         admission = runtime.admission
         admit = (
             admission.slot()
-            if admission is not None and route.streaming is Streaming.UNARY
+            if admission is not None and route.streaming is Streaming.UNARY and route.body
             else contextlib.nullcontext()
         )
         async with admit:
@@ -305,3 +312,8 @@ class Dispatcher:
                 raise media.payload_too_large(limit)
             chunks.append(chunk)
         return b"".join(chunks)
+
+
+def _admitted_first(target: Target) -> bool:
+    """A unary API call without a body: admission control comes before anything else."""
+    return isinstance(target, Route) and target.streaming is Streaming.UNARY and not target.body

@@ -121,8 +121,13 @@ class Resources:
                 await inner
                 problem = "stopped although it should run for the life of the process"
             except asyncio.CancelledError:
-                inner.cancel()
-                await asyncio.gather(inner, return_exceptions=True)
+                # Python 3.11's wait_for can swallow a cancellation (inside redis-py, for
+                # one): cancel again until the task has really stopped.
+                for _ in range(100):
+                    inner.cancel()
+                    done, _ = await asyncio.wait({inner}, timeout=0.05)
+                    if done:
+                        break
                 raise
             except Exception as exc:
                 log.error("background task %s crashed; restarting it in %gs", name, backoff, exc_info=exc)
@@ -210,9 +215,15 @@ def _dependency_probes(res: Resources) -> dict[str, Probe]:
 
 
 async def close_resources(res: Resources) -> None:
-    for task in res.tasks:
-        task.cancel()
-    await asyncio.gather(*res.tasks, return_exceptions=True)
+    # Cancelled until they stop (see Resources._supervise), at most ~5 s.
+    pending = {task for task in res.tasks if not task.done()}
+    for _ in range(100):
+        if not pending:
+            break
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=0.05)
+    await asyncio.gather(*(t for t in res.tasks if t.done()), return_exceptions=True)
     for closer in reversed(res.closers):
         await closer()
     await res.channels.close()

@@ -14,8 +14,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from koo.user.v1 import user_service_pb2 as user_pb
 from koo.user.v1 import user_service_pb2_grpc as user_grpc
 from services.kit.server import Resources, start_server
+from services.kit.workload import METADATA_KEY
 from services.user.__main__ import SETTINGS_CLASS, make_register
-from tests.harness import base_settings, free_port
+from tests.harness import base_settings, free_port, identity_for_tests
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
@@ -52,8 +53,12 @@ async def test_database_down_is_not_serving_and_calls_are_unavailable(redis_url:
     running = await start_server(settings, name="user", register=make_register(settings))  # type: ignore[arg-type]
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            # As a Koo workload would call it (internal RPCs need a service token).
+            token = ((METADATA_KEY, identity_for_tests(data_dir).token()),)
             with pytest.raises(grpc.aio.AioRpcError) as info:
-                await user_grpc.UserServiceStub(channel).GetUser(user_pb.GetUserRequest(user_id=1), timeout=20)
+                await user_grpc.UserServiceStub(channel).GetUser(
+                    user_pb.GetUserRequest(user_id=1), timeout=20, metadata=token
+                )
             assert info.value.code() == grpc.StatusCode.UNAVAILABLE
             # The service needs PostgreSQL (it tried to use it): it is out of rotation.
             await wait_for_status(channel, "koo.user.v1.UserService", NOT_SERVING)
