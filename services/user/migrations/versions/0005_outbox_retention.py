@@ -1,14 +1,14 @@
 """The outbox keeps published events for a retention window (republished if Redis loses them).
 
-Revision ID: 0004
+Revision ID: 0005
 """
 
 from alembic import op
 
 from services.kit.events import OUTBOX_RETENTION_DDL
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 
 
 def upgrade() -> None:
