@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from koo_cli.registry import PROCESSES
+from services.kit.roster import PROCESSES
 from tests.chaos.backends import OwnPostgres, OwnRedis
 from tests.e2e.platform import TEST_ENV, Platform, _stop, _wait_ready, free_port
 
