@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -21,7 +20,6 @@ from tests.chaos.load import community, post_steadily
 from tests.chaos.platform import Chaos, chaos_platform
 from tests.chaos.scenario import report
 
-FULL = os.environ.get("KOO_CHAOS") == "all"
 LUA = Path(__file__).with_name("overload.lua")
 pytestmark = pytest.mark.skipif(shutil.which("wrk") is None, reason="wrk is not installed (apt-get install wrk)")
 
@@ -55,9 +53,10 @@ async def median_latency(client: httpx.AsyncClient, token: str, n: int = 20) -> 
     return statistics.median(took)
 
 
-@pytest.mark.quick
+# Not in the quick subset: its goodput depends on the CPU the load generator leaves the
+# platform, too noisy for CI on a shared machine (docs/reliability.md has the figures).
 async def test_home_reads_at_five_times_capacity_are_shed_not_queued(chaos: Chaos, tmp_path: Path) -> None:
-    seconds = 20 if FULL else 6
+    seconds = 20
     async with httpx.AsyncClient(base_url=chaos.base_url, timeout=30) as client:
         members = await community(client, 20)
         # Something to read: a few posts each.
