@@ -40,6 +40,9 @@ class OwnPostgres:
         self._pg_ctl(["-w", "-o", '-h ""', "-o", f"-k {self._socket_dir}", "-l", log, "start"])
 
     def close(self) -> None:
+        # A server started again by start() is not pgserver's own any more: stop it here.
+        with contextlib.suppress(Exception):
+            self._pg_ctl(["-w", "-m", "immediate", "stop"])
         with contextlib.suppress(Exception):
             self._server.cleanup()
 
