@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -28,6 +30,13 @@ def _wait_for_runtime(data_dir: Path) -> None:
         time.sleep(0.2)
 
 
+def _invoke(runner: CliRunner, args: list[str], env: dict[str, str]) -> Any:
+    # The commands end with asyncio.run, which leaves its thread without a current event
+    # loop: run them on a thread of their own so the session's asyncio tests keep theirs.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(runner.invoke, cli, args, env=env, catch_exceptions=False).result()
+
+
 def test_seed_powerlaw_then_bench_mixed(platform: Platform, tmp_path: Path) -> None:
     _wait_for_runtime(platform.data_dir)
     runner = CliRunner()
@@ -35,32 +44,17 @@ def test_seed_powerlaw_then_bench_mixed(platform: Platform, tmp_path: Path) -> N
     where = ["--data-dir", str(platform.data_dir)]
     seed_args = ["seed", "--graph", "powerlaw", "--users", "200", "--posts-per-user", "3", "--no-progress", *where]
 
-    seeded = runner.invoke(
-        cli,
-        seed_args,
-        env=env,
-        catch_exceptions=False,
-    )
+    seeded = _invoke(runner, seed_args, env)
     assert seeded.exit_code == 0, seeded.output
     assert (platform.data_dir / "seed" / "powerlaw.tsv").read_text().count("\n") == 200
 
     # Resuming a finished seed does nothing and succeeds.
-    again = runner.invoke(
-        cli,
-        seed_args,
-        env=env,
-        catch_exceptions=False,
-    )
+    again = _invoke(runner, seed_args, env)
     assert again.exit_code == 0, again.output
 
     out = tmp_path / "bench"
     bench_args = ["bench", "--workload", "mixed", "--rates", "20", "--duration", "4", "--warmup", "1", *where]
-    bench = runner.invoke(
-        cli,
-        [*bench_args, "--out", str(out), "--url", platform.base_url],
-        env=env,
-        catch_exceptions=False,
-    )
+    bench = _invoke(runner, [*bench_args, "--out", str(out), "--url", platform.base_url], env)
     assert bench.exit_code == 0, bench.output
     [result_file] = out.glob("bench-*.json")
     report = json.loads(result_file.read_text())
