@@ -42,6 +42,8 @@ from koo_cli.benchkit.texts import LANGUAGE_WEIGHTS, NAMES, template_pool
 from koo_cli.benchkit.tokens import SEED_PASSWORD
 from services.kit.ids import KOO_EPOCH_MS, SEQUENCE_BITS, WORKER_BITS
 from services.kit.text import clean_text
+from services.post.store import POSTS_COPY, post_copy_line
+from services.user.store import FOLLOWS_COPY, USERS_COPY, follow_copy_line, user_copy_line
 
 SEED_WORKER_ID = 1023
 POST_GAP_MS = 100  # one post every 100 ms on average, newest first
@@ -61,15 +63,6 @@ def snowflake(ms: IntArray) -> IntArray:
 
 def _ts(ms: IntArray) -> list[str]:
     return [s + "+00" for s in np.datetime_as_string(ms.astype("datetime64[ms]"), unit="ms")]
-
-
-def _copy_escape(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
-
-
-def _array_literal(items: tuple[str, ...] | list[str]) -> str:
-    inner = ",".join('"' + i.replace("\\", "\\\\").replace('"', '\\"') + '"' for i in items)
-    return _copy_escape("{" + inner + "}")
 
 
 @dataclass(frozen=True)
@@ -198,7 +191,7 @@ class BulkSeeder:
         rng = random.Random(self.plan.seed)
         langs = list(LANGUAGE_WEIGHTS)
         weights = list(LANGUAGE_WEIGHTS.values())
-        profiles = [(lang, _copy_escape(name)) for lang in langs for name in NAMES[lang]]
+        profiles = [(lang, name) for lang in langs for name in NAMES[lang]]
         by_lang = {lang: [p for p in profiles if p[0] == lang] for lang in langs}
         created = _ts(self.base_ms - 400 * 86_400_000 + np.arange(n, dtype=np.int64) * 3)
         ids = self.user_ids
@@ -210,19 +203,25 @@ class BulkSeeder:
                 for i in range(done, end):
                     rng.seed(self.plan.seed * 1_000_003 + i)
                     lang = rng.choices(langs, weights)[0]
-                    languages = "{" + lang + (",en" if lang != "en" and rng.random() < 0.3 else "") + "}"
+                    languages = [lang, "en"] if lang != "en" and rng.random() < 0.3 else [lang]
                     name = rng.choice(by_lang[lang])[1]
                     handle = self.plan.handle(i)
-                    verified = "t" if followers[i] > CELEBRITY_THRESHOLD else "f"
+                    verified = bool(followers[i] > CELEBRITY_THRESHOLD)
                     lines.append(
-                        f"{ids[i]}\t{handle}\t{handle}\t{name}\t{languages}\t{verified}\t{password_hash}\t"
-                        f"{followers[i]}\t{following[i]}\t{created[i]}\t{created[i]}\n"
+                        user_copy_line(
+                            user_id=int(ids[i]),
+                            handle=handle,
+                            display_name=name,
+                            languages=languages,
+                            verified=verified,
+                            password_hash=password_hash,
+                            follower_count=int(followers[i]),
+                            following_count=int(following[i]),
+                            created_at=created[i],
+                        )
                     )
                 with self.conn.transaction():
-                    with self.conn.cursor().copy(
-                        "COPY koo_user.users (id, handle, handle_lower, display_name, languages, verified, "
-                        "password_hash, follower_count, following_count, created_at, updated_at) FROM STDIN"
-                    ) as copy:
+                    with self.conn.cursor().copy(USERS_COPY) as copy:
                         copy.write("".join(lines).encode())
                     progress.set_stage(self.conn, self.key, "users", end)
                 bar.update(end - done)
@@ -245,22 +244,23 @@ class BulkSeeder:
                 fids = snowflake(ms)
                 created = _ts(ms)
                 a, b = ids[part[:, 0]], ids[part[:, 1]]
-                lines = [f"{a[k]}\t{b[k]}\t{fids[k]}\t{created[k]}\n" for k in range(end - done)]
+                lines = [
+                    follow_copy_line(
+                        follower_id=int(a[k]), followee_id=int(b[k]), follow_id=int(fids[k]), created_at=created[k]
+                    )
+                    for k in range(end - done)
+                ]
                 with self.conn.transaction():
-                    with self.conn.cursor().copy(
-                        "COPY koo_user.follows (follower_id, followee_id, id, created_at) FROM STDIN"
-                    ) as copy:
+                    with self.conn.cursor().copy(FOLLOWS_COPY) as copy:
                         copy.write("".join(lines).encode())
                     progress.set_stage(self.conn, self.key, "follows", end)
                 bar.update(end - done)
                 done = end
 
-    def _templates(self) -> list[tuple[str, str, str]]:
-        """(escaped text, language, hashtag array literal) per template."""
+    def _templates(self) -> list[tuple[str, str, list[str]]]:
+        """(text, language, hashtags) per template."""
         pool = template_pool(random.Random(self.plan.seed), TEMPLATES)
-        return [
-            (_copy_escape(clean_text(t.text, max_graphemes=500)), t.language, _array_literal(t.hashtags)) for t in pool
-        ]
+        return [(clean_text(t.text, max_graphemes=500), t.language, list(t.hashtags)) for t in pool]
 
     def load_posts(self) -> None:
         total = self.plan.posts
@@ -283,21 +283,22 @@ class BulkSeeder:
                 for k in range(offset, count):
                     text, lang, tags = templates[tpl[k]]
                     m = int(mentions[k])
-                    if m >= 0:
-                        h = self.plan.handle(m)
-                        lines.append(
-                            f"{post_ids[k]}\t{author_ids[k]}\t@{h} {text}\t{lang}\t{tags}\t{{{h}}}\t{{{ids[m]}}}\t{created[k]}\n"
+                    h = self.plan.handle(m) if m >= 0 else ""
+                    lines.append(
+                        post_copy_line(
+                            post_id=int(post_ids[k]),
+                            author_id=int(author_ids[k]),
+                            body=f"@{h} {text}" if h else text,
+                            language=lang,
+                            hashtags=tags,
+                            mentions=[h] if h else [],
+                            mention_ids=[int(ids[m])] if h else [],
+                            created_at=created[k],
                         )
-                    else:
-                        lines.append(
-                            f"{post_ids[k]}\t{author_ids[k]}\t{text}\t{lang}\t{tags}\t{{}}\t{{}}\t{created[k]}\n"
-                        )
+                    )
                 end = chunk * POST_CHUNK + count
                 with self.conn.transaction():
-                    with self.conn.cursor().copy(
-                        "COPY koo_post.posts (id, author_id, text, language, hashtags, mentions, mention_ids, "
-                        "created_at) FROM STDIN"
-                    ) as copy:
+                    with self.conn.cursor().copy(POSTS_COPY) as copy:
                         copy.write("".join(lines).encode())
                     progress.set_stage(self.conn, self.key, "posts", end)
                 bar.update(end - done)

@@ -11,6 +11,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.kit.pgcopy import copy_line
+
 SCHEMA = "koo_post"
 _COLUMNS = (
     "p.id, p.author_id, p.text, p.language, p.hashtags, p.mentions, p.mention_ids, p.media_ids, "
@@ -299,3 +301,25 @@ async def thread_authors(db: AsyncConnection, *, post_id: int, depth: int = 200)
         {"id": post_id, "depth": depth},
     )
     return {r.author_id for r in rows}
+
+
+# Bulk loads (`koo seed`): the post layout in COPY form, beside insert_post, so the seeder
+# keeps no copy of it.
+POSTS_COPY = (
+    f"COPY {SCHEMA}.posts (id, author_id, text, language, hashtags, mentions, mention_ids, created_at) FROM STDIN"
+)
+
+
+def post_copy_line(
+    *,
+    post_id: int,
+    author_id: int,
+    body: str,
+    language: str,
+    hashtags: Sequence[str],
+    mentions: Sequence[str],
+    mention_ids: Sequence[int],
+    created_at: str,
+) -> str:
+    """One original post (no reply, re-koo or media) for `POSTS_COPY`; `body` is its text."""
+    return copy_line([post_id, author_id, body, language, hashtags, mentions, mention_ids, created_at])

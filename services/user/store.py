@@ -10,6 +10,9 @@ from sqlalchemy import text
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.kit.pgcopy import copy_line
+from services.user.handles import skeleton
+
 SCHEMA = "koo_user"
 _USER_COLUMNS = (
     "id, handle, display_name, bio, languages, verified, follower_count, following_count, post_count, created_at"
@@ -415,3 +418,48 @@ async def claim_event(db: AsyncConnection, *, event_id: str) -> bool:
         )
     ).first()
     return row is not None
+
+
+# Bulk loads (`koo seed`): the account and follow layouts in COPY form, beside the INSERTs
+# above that write the same rows one at a time, so the seeder keeps no copy of them.
+USERS_COPY = (
+    f"COPY {SCHEMA}.users (id, handle, handle_lower, handle_skeleton, display_name, languages, verified, "
+    "password_hash, follower_count, following_count, created_at, updated_at) FROM STDIN"
+)
+FOLLOWS_COPY = f"COPY {SCHEMA}.follows (follower_id, followee_id, id, created_at) FROM STDIN"
+
+
+def user_copy_line(
+    *,
+    user_id: int,
+    handle: str,
+    display_name: str,
+    languages: Sequence[str],
+    verified: bool,
+    password_hash: str,
+    follower_count: int,
+    following_count: int,
+    created_at: str,
+) -> str:
+    """One account for `USERS_COPY`; the derived columns as insert_user derives them (handles are ASCII)."""
+    return copy_line(
+        [
+            user_id,
+            handle,
+            handle.lower(),
+            skeleton(handle),
+            display_name,
+            languages,
+            verified,
+            password_hash,
+            follower_count,
+            following_count,
+            created_at,
+            created_at,
+        ]
+    )
+
+
+def follow_copy_line(*, follower_id: int, followee_id: int, follow_id: int, created_at: str) -> str:
+    """One follow for `FOLLOWS_COPY`."""
+    return copy_line([follower_id, followee_id, follow_id, created_at])

@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from click.testing import CliRunner
 
@@ -47,6 +48,22 @@ def test_seed_powerlaw_then_bench_mixed(platform: Platform, tmp_path: Path) -> N
     seeded = _invoke(runner, seed_args, env)
     assert seeded.exit_code == 0, seeded.output
     assert (platform.data_dir / "seed" / "powerlaw.tsv").read_text().count("\n") == 200
+
+    # Seeded accounts are written through the user store's layout, lookalike skeleton
+    # included: a lookalike of a seeded handle (`l` written as `I`) is refused like any other.
+    seeded_handle = next(
+        h
+        for _, h in (
+            line.split("\t") for line in (platform.data_dir / "seed" / "powerlaw.tsv").read_text().splitlines()
+        )
+        if "l" in h
+    )
+    lookalike = seeded_handle.replace("l", "I", 1)
+    taken = httpx.post(
+        f"{platform.base_url}/v1/users",
+        json={"handle": lookalike, "password": "a long passphrase 4 koo", "display_name": "x", "languages": ["hi"]},
+    )
+    assert taken.status_code == 409, taken.text
 
     # Resuming a finished seed does nothing and succeeds.
     again = _invoke(runner, seed_args, env)
