@@ -95,6 +95,11 @@ def field_schema(field: FieldDescriptor) -> dict[str, Any]:
         schema = {"type": "array", "items": scalar_schema(field)}
     else:
         schema = scalar_schema(field)
+        if field.type not in (F.TYPE_MESSAGE, F.TYPE_ENUM) and not is_required(field) and not is_output_only(field):
+            # proto3 JSON reads `null` as the field's default (the transcoder does), so the
+            # document says so rather than promise a 400 the API never gives.
+            types = schema["type"] if isinstance(schema["type"], list) else [schema["type"]]
+            schema = {**schema, "type": [*types, "null"]}
     schema = _describe(schema, comments().get(field.full_name))
     if is_output_only(field):
         schema = {**schema, "readOnly": True}

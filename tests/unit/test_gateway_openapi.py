@@ -102,3 +102,14 @@ def test_public_calls_rate_classes_and_201_come_from_the_rpc_options() -> None:
         "koo.user.v1.UserService.CreateSession",
         "koo.user.v1.UserService.RefreshSession",
     }
+
+
+def test_optional_scalars_say_that_null_means_the_default() -> None:
+    # The transcoder reads proto3 JSON, where `null` is the field's default: an app that
+    # sends `{"up_to_id": null}` gets "everything read", so the document must allow it,
+    # while a required field and output-only fields stay as they are.
+    schemas = openapi_document(all_routes())["components"]["schemas"]
+    mark = schemas["koo.feed.v1.MarkNotificationsReadRequest"]["properties"]["up_to_id"]
+    assert "null" in mark["type"] and "string" in mark["type"]
+    user = schemas["koo.user.v1.User"]["properties"]
+    assert "null" not in user["id"]["type"]  # output only
