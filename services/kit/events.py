@@ -252,7 +252,7 @@ async def run_relay(
                 # connection, or closing the connection waits on it forever.
                 async with contextlib.aclosing(listener.notifies(timeout=idle_wait, stop_after=1)) as wakeups:
                     async for _ in wakeups:
-                        pass
+                        pass  # the wait itself is the point: one NOTIFY (stop_after=1) or the timeout ends it
         except asyncio.CancelledError:
             if listener is not None:
                 with contextlib.suppress(Exception):
