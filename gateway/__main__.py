@@ -34,20 +34,23 @@ def _traced(app: Starlette, settings: GatewaySettings) -> ASGIApp:
     return OpenTelemetryMiddleware(app)
 
 
-def server_protocol(settings: GatewaySettings) -> type[GuardedHttpProtocol]:
-    """The HTTP protocol with this gateway's head/body deadlines and header limits."""
+def server_protocol(settings: GatewaySettings, app: Starlette | None = None) -> type[GuardedHttpProtocol]:
+    """The HTTP protocol with this gateway's head/body deadlines and header limits, and
+    the app's admission control answering refusals before the app runs."""
     return guarded_protocol(
         header_timeout=settings.http_header_timeout,
         body_timeout=settings.http_body_timeout,
         max_headers=settings.http_max_headers,
         max_header_bytes=settings.http_max_header_bytes,
+        refusals=app.state.refusals if app is not None else None,
     )
 
 
 def main() -> None:
     settings = load_settings(SETTINGS_CLASS)
     setup_logging("gateway", settings.log_level, settings.log_format)
-    app = _traced(make_app(settings), settings)
+    gateway = make_app(settings)
+    app = _traced(gateway, settings)
     log.info("koo gateway serving on %s:%d", settings.listen_host(), settings.listen_port())
     try:
         uvicorn.run(
@@ -55,7 +58,7 @@ def main() -> None:
             host=settings.listen_host(),
             port=settings.listen_port(),
             loop="uvloop",
-            http=server_protocol(settings),
+            http=server_protocol(settings, gateway),
             limit_concurrency=settings.http_max_connections,
             lifespan="on",
             # Client addresses are decided in clientip.py against KOO_TRUSTED_PROXIES;

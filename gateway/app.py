@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -20,6 +21,7 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from gateway.admission import Admission
 from gateway.auth import KeyRing, key_source
@@ -30,6 +32,7 @@ from gateway.ratelimit import RateLimiter
 from gateway.routes import Route, all_routes
 from gateway.security_headers import SecurityHeaders
 from gateway.settings import GatewaySettings
+from gateway.shedding import FastRefusals
 from gateway.templates import Matcher, compile_template
 from gateway.webapp import WebApp, load_assets
 from services.kit.redis_client import create_redis
@@ -123,6 +126,26 @@ def build_matcher(routes: list[Route], operations: Operations, web: WebApp | Non
     return matcher
 
 
+class GatewayApp(Starlette):
+    """Starlette with a direct lane: an HTTP request that needs no CORS answer goes
+    straight to the dispatcher, which answers everything it is asked (errors included)
+    with the security headers. Starlette's five middleware layers each wrapped every send;
+    under the home-read load they were a sixth of the gateway's time per answer. Requests
+    with an Origin (when CORS is on), and the lifespan, take Starlette's way."""
+
+    def __init__(self, dispatcher: Dispatcher, *, cors: bool, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._direct = dispatcher.asgi
+        self._cors = cors
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not (self._cors and any(n == b"origin" for n, _ in scope["headers"])):
+            scope["app"] = self
+            await self._direct(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 def create_app(settings: GatewaySettings, *, routes: list[Route] | None = None) -> Starlette:
     routes = all_routes() if routes is None else routes
     keys = KeyRing(
@@ -136,9 +159,9 @@ def create_app(settings: GatewaySettings, *, routes: list[Route] | None = None) 
     )
     operations = Operations(settings, routes, keys)
     web = WebApp(load_assets())
-    dispatcher = Dispatcher(
-        settings, build_matcher(routes, operations, web), keys, settings.workload_identity("gateway")
-    )
+    matcher = build_matcher(routes, operations, web)
+    dispatcher = Dispatcher(settings, matcher, keys, settings.workload_identity("gateway"))
+    admission = Admission(limit=settings.admission_limit, queue=settings.admission_queue, wait=settings.admission_wait)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -160,9 +183,7 @@ def create_app(settings: GatewaySettings, *, routes: list[Route] | None = None) 
             backends=backends,
             limiter=RateLimiter(redis, settings),
             revocations=SessionRevocations(redis) if redis is not None else None,
-            admission=Admission(
-                limit=settings.admission_limit, queue=settings.admission_queue, wait=settings.admission_wait
-            ),
+            admission=admission,
         )
         operations.backends, operations.redis = backends, redis
         try:
@@ -194,9 +215,11 @@ def create_app(settings: GatewaySettings, *, routes: list[Route] | None = None) 
                 max_age=600,
             )
         )
-    app = Starlette(routes=[], middleware=middleware, lifespan=lifespan)
+    app = GatewayApp(dispatcher, cors=bool(origins), routes=[], middleware=middleware, lifespan=lifespan)
     # No Starlette routes: every request falls through to the router's default, our
     # dispatcher. (A catch-all `/{path:path}` route would not match paths holding a
     # percent-encoded newline, and would answer those with a text/plain 404.)
     app.router.default = dispatcher.asgi
+    # For the HTTP protocol (gateway/__main__.py): refusals answered before the app runs.
+    app.state.refusals = FastRefusals(admission, matcher)
     return app

@@ -28,6 +28,7 @@ from gateway.clientip import client_ip
 from gateway.errors import GatewayError, error_response, from_rpc_error
 from gateway.ratelimit import RateLimiter
 from gateway.routes import Route, Streaming
+from gateway.security_headers import add_defaults
 from gateway.settings import GatewaySettings
 from gateway.templates import Matcher, PathDecodeError
 from gateway.transcode import build_request, dump_json, parse_json, parse_query, response_data
@@ -94,8 +95,10 @@ class Dispatcher:
         self.runtime: Runtime | None = None
 
     async def asgi(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """The ASGI entry: every HTTP request, whatever its path (see app.py)."""
+        """The ASGI entry: every HTTP request, whatever its path (see app.py). Answers carry
+        the security headers (the middleware would add them again only where missing)."""
         response = await self.handle(Request(scope, receive))
+        add_defaults(response.raw_headers)
         await response(scope, receive, send)
 
     async def handle(self, request: Request) -> Response:
@@ -197,9 +200,7 @@ class Dispatcher:
         # outside admission like uploads.
         admission = runtime.admission
         admit = (
-            admission.slot()
-            if admission is not None and route.streaming is Streaming.UNARY and route.body
-            else contextlib.nullcontext()
+            admission.slot() if admission is not None and admitted(route) and route.body else contextlib.nullcontext()
         )
         async with admit:
             return await self._forward(request, route, variables, runtime, metadata, caller, ip, body)
@@ -314,6 +315,13 @@ class Dispatcher:
         return b"".join(chunks)
 
 
+def admitted(target: Target) -> bool:
+    """Whether admission control counts calls to this target: unary API calls (media
+    transfers and event streams last long and are not counted; nor the operational
+    endpoints and the web app)."""
+    return isinstance(target, Route) and target.streaming is Streaming.UNARY
+
+
 def _admitted_first(target: Target) -> bool:
     """A unary API call without a body: admission control comes before anything else."""
-    return isinstance(target, Route) and target.streaming is Streaming.UNARY and not target.body
+    return admitted(target) and isinstance(target, Route) and not target.body

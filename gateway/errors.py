@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Mapping
+from functools import lru_cache
 
 import grpc
 from google.protobuf import any_pb2, json_format
@@ -55,7 +56,8 @@ def code_of(status: status_pb2.Status) -> grpc.StatusCode:
 
 class GatewayError(Exception):
     """An error answer: a google.rpc.Status, optionally an HTTP status other than the code's
-    own (413, 405, 404 for paths) and extra headers (Retry-After, Allow)."""
+    own (413, 405, 404 for paths) and extra headers (Retry-After, Allow). `quiet`: a 5xx
+    that is counted elsewhere instead of logged each time (load shedding)."""
 
     def __init__(
         self,
@@ -63,11 +65,13 @@ class GatewayError(Exception):
         *,
         http: int | None = None,
         headers: Mapping[str, str] | None = None,
+        quiet: bool = False,
     ) -> None:
         super().__init__(status.message)
         self.status = status
         self.http = http if http is not None else http_status(code_of(status))
         self.headers = dict(headers or {})
+        self.quiet = quiet
 
     @classmethod
     def of(
@@ -88,11 +92,12 @@ class GatewayError(Exception):
         reason: ErrorReason.ValueType,
         http: int | None = None,
         headers: Mapping[str, str] | None = None,
+        quiet: bool = False,
     ) -> GatewayError:
         info = any_pb2.Any()
         info.Pack(error_details_pb2.ErrorInfo(reason=ErrorReason.Name(reason), domain=ERROR_DOMAIN))
         status = status_pb2.Status(code=code.value[0], message=message, details=[info])
-        return cls(status, http=http, headers=headers)
+        return cls(status, http=http, headers=headers, quiet=quiet)
 
 
 def status_from_rpc_error(err: grpc.aio.AioRpcError) -> status_pb2.Status:
@@ -120,12 +125,21 @@ def status_from_rpc_error(err: grpc.aio.AioRpcError) -> status_pb2.Status:
 
 
 def _detail_json(detail: any_pb2.Any) -> dict[str, object]:
+    return dict(_rendered_detail(detail.type_url, detail.value))
+
+
+@lru_cache(maxsize=1024)
+def _rendered_detail(type_url: str, value: bytes) -> dict[str, object]:
+    # Cached: the same few details (ErrorInfo of a reason, RetryInfo) recur in nearly every
+    # error, and json_format's reflection cost most of a refusal under overload. Callers get
+    # a copy of the top level and do not change nested values.
+    detail = any_pb2.Any(type_url=type_url, value=value)
     try:
         rendered = json_format.MessageToDict(detail, preserving_proto_field_name=True)
     except (TypeError, KeyError, json_format.Error):
         # A detail type this gateway does not know: still say what it was.
-        return {"@type": detail.type_url}
-    return rendered
+        return {"@type": type_url}
+    return dict(rendered)
 
 
 def error_body(status: status_pb2.Status, http: int, *, request_id: str = "") -> dict[str, object]:
@@ -160,7 +174,7 @@ def error_response(error: GatewayError, *, request_id: str = "") -> Response:
         headers["Retry-After"] = _retry_after(error.status) or "1"
     if error.http == 401:
         headers.setdefault("WWW-Authenticate", 'Bearer realm="koo"')
-    if error.http >= 500 and code != grpc.StatusCode.UNIMPLEMENTED:
+    if error.http >= 500 and code != grpc.StatusCode.UNIMPLEMENTED and not error.quiet:
         log.warning("answering %d %s: %s", error.http, code.name, error.status.message)
     body = json.dumps(
         error_body(error.status, error.http, request_id=request_id), ensure_ascii=False, separators=(",", ":")

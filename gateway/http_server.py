@@ -10,15 +10,20 @@ connection forever) and accepts any number and size of headers. This protocol ad
 
 The number of connections is capped by uvicorn's `limit_concurrency`
 (`KOO_HTTP_MAX_CONNECTIONS`): beyond it requests get 503.
+
+Under overload it also answers the calls admission control would refuse at once, from the
+request head, without starting the app (`FastRefusals`, gateway/shedding.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from typing import Any, ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+from gateway.shedding import FastRefusals
 
 _REASONS = {408: b"Request Timeout", 431: b"Request Header Fields Too Large"}
 
@@ -51,6 +56,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
     body_timeout = 30.0
     max_headers = 100
     max_header_bytes = 16 * 1024
+    refusals: ClassVar[FastRefusals | None] = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -59,7 +65,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         self._head_bytes = 0
         self._raw_head_bytes = 0
         self._header_count = 0
-        self._refused = False
+        self._refused = False  # answered and closing: ignore what else arrives
+        self._shed = False  # this request was answered 503 here; the connection lives on
 
     # Deadlines -------------------------------------------------------------------------
 
@@ -89,6 +96,28 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         if not self.transport.is_closing():
             self.transport.write(_error_bytes(status, message, reason))
             self.transport.close()
+
+    def _shed_now(self) -> bool:
+        """Answer 503 here if admission control would refuse this call at once."""
+        refusals = self.refusals
+        if refusals is None or (self.cycle is not None and not self.cycle.response_complete):
+            return False  # a pipelined request: answers must keep the requests' order
+        if not refusals.refuses(self.parser.get_method(), self.url, self.headers):
+            return False
+        has_body = any(
+            name == b"transfer-encoding" or (name == b"content-length" and value.strip() != b"0")
+            for name, value in self.headers
+        )
+        # A body would still have to be read to find the next request: close instead.
+        keep_alive = self.parser.should_keep_alive() and not has_body
+        self.transport.write(refusals.answer(keep_alive=keep_alive))
+        if keep_alive:
+            self._shed = True
+        else:
+            self._refused = True
+            self._disarm()
+            self.transport.close()
+        return True
 
     # Protocol and parser callbacks -----------------------------------------------------------
 
@@ -137,23 +166,35 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             self._refuse(431, f"request headers are larger than {self.max_header_bytes} bytes", "HEADERS_TOO_LARGE")
             return
         self._arm(self.body_timeout)
+        if self._shed_now():
+            return
         super().on_headers_complete()
 
     def on_body(self, body: bytes) -> None:
-        if not self._refused:
+        if not self._refused and not self._shed:
             super().on_body(body)
 
     def on_message_complete(self) -> None:
         if self._refused:
             return
         self._disarm()
+        if self._shed:
+            self._shed = False
+            self.on_response_complete()  # as after any answer: keep-alive timer, next request
+            return
         super().on_message_complete()
 
 
 def guarded_protocol(
-    *, header_timeout: float, body_timeout: float, max_headers: int, max_header_bytes: int
+    *,
+    header_timeout: float,
+    body_timeout: float,
+    max_headers: int,
+    max_header_bytes: int,
+    refusals: FastRefusals | None = None,
 ) -> type[GuardedHttpProtocol]:
-    """A protocol class with these limits, for `uvicorn.run(http=...)`."""
+    """A protocol class with these limits (and the app's fast refusals), for
+    `uvicorn.run(http=...)`."""
     return type(
         "KooHttpProtocol",
         (GuardedHttpProtocol,),
@@ -162,5 +203,6 @@ def guarded_protocol(
             "body_timeout": body_timeout,
             "max_headers": max_headers,
             "max_header_bytes": max_header_bytes,
+            "refusals": refusals,
         },
     )

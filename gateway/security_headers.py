@@ -36,8 +36,16 @@ def page_csp(*, connect: str = "'self'", media: str = "'self' blob: data:") -> s
     )
 
 
+def add_defaults(headers: list[tuple[bytes, bytes]]) -> None:
+    """Add to a response's raw headers the DEFAULT_HEADERS it did not set itself (names
+    lower-case, as Starlette and uvicorn keep them)."""
+    present = {name.lower() for name, _ in headers}
+    headers.extend(item for item in DEFAULT_HEADERS if item[0] not in present)
+
+
 class SecurityHeaders:
-    """ASGI middleware adding DEFAULT_HEADERS a response did not set itself."""
+    """ASGI middleware adding DEFAULT_HEADERS a response did not set itself (for what the
+    dispatcher does not answer itself: CORS preflights, Starlette's own errors)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -50,8 +58,7 @@ class SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                present = {name.lower() for name, _ in headers}
-                headers.extend(item for item in DEFAULT_HEADERS if item[0] not in present)
+                add_defaults(headers)
                 message["headers"] = headers
             await send(message)
 

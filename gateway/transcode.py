@@ -30,7 +30,7 @@ from google.protobuf.message_factory import GetMessageClass
 
 from gateway.descriptors import enum_of, message_of
 from gateway.routes import Route
-from gateway.tojson import message_to_dict
+from gateway.tojson import Printer
 from services.kit.errors import InvalidArgument
 
 F = FieldDescriptor
@@ -490,11 +490,16 @@ def build_request(
 # ---------------------------------------------------------------------------------------
 
 
+# Prints enum values by their short names at once (no second walk to shorten them).
+_printer = Printer(enum_name=short_enum_value)
+
+
 def response_data(route: Route, response: Message) -> Any:
-    """The JSON value answered for `response`: proto3 JSON, snake_case, defaults printed."""
-    data = message_to_dict(response)
-    if _has_enums(route.output):
-        _shorten(route.output, data)
+    """The JSON value answered for `response`: proto3 JSON, snake_case, defaults printed,
+    enum values by their short names."""
+    data = _printer.to_dict(response)
+    if not _printer.planned(route.output) and _has_enums(route.output):
+        _shorten(route.output, data)  # json_format printed it: long names
     if route.response_body:
         field = route.output.fields_by_name[route.response_body]
         default: Any = [] if field.is_repeated else ({} if field.type == F.TYPE_MESSAGE else None)

@@ -3,7 +3,8 @@
 Access tokens are stateless JWTs (15 minutes); signing out, or a refresh token's reuse
 ending the sign-in, revokes the session's refresh family at once, and puts the session
 id here for as long as an access token of it can live. The gateway, the one door for
-user traffic, refuses tokens of a listed session (TOKEN_REVOKED), one EXISTS per request.
+user traffic, refuses tokens of a listed session (TOKEN_REVOKED), one EXISTS per request
+(naming both keys; a second look says which, only when one is listed).
 Redis trouble lets tokens through (logged): they expire on their own soon after.
 
 A suspended account is listed the same way, by user id, for as long as it is suspended
@@ -48,15 +49,14 @@ class SessionRevocations:
         await self._redis.delete(f"{_ACCOUNT_PREFIX}{user_id}")
 
     async def refusal(self, session_id: str, user_id: int) -> str | None:
-        """Why a token must be refused (`ACCOUNT_SUSPENDED`, `TOKEN_REVOKED`), or None; one round trip."""
+        """Why a token must be refused (`ACCOUNT_SUSPENDED`, `TOKEN_REVOKED`), or None; one
+        round trip for a token that may pass (every request), two for one that may not."""
+        account = f"{_ACCOUNT_PREFIX}{user_id}"
         try:
-            pipe = self._redis.pipeline(transaction=False)
-            pipe.exists(f"{_ACCOUNT_PREFIX}{user_id}")
-            pipe.exists(f"{_PREFIX}{session_id}")
-            suspended, signed_out = await pipe.execute()
+            if not await self._redis.exists(account, f"{_PREFIX}{session_id}"):
+                return None
+            suspended = await self._redis.exists(account)
         except RedisError as exc:
             log.warning("revocation list unavailable, accepting the token: %s", exc)
             return None
-        if suspended:
-            return "ACCOUNT_SUSPENDED"
-        return "TOKEN_REVOKED" if signed_out else None
+        return "ACCOUNT_SUSPENDED" if suspended else "TOKEN_REVOKED"
