@@ -62,6 +62,7 @@ class Admission:
         self.wait = wait
         self.running = 0
         self.shed = 0  # refused since start (for metrics and tests)
+        self.expired = 0  # of which, refused after waiting their whole `wait` in the queue
         self._waiters: deque[asyncio.Future[None]] = deque()
         self._summary_shed = 0
         self._summary_at = time.monotonic()
@@ -85,9 +86,11 @@ class Admission:
         now = time.monotonic()
         if now - self._summary_at >= SUMMARY_EVERY:
             log.warning(
-                "overloaded: shed %d calls in the last %.0f s (%d running, %d queued)",
+                "overloaded: shed %d calls in the last %.0f s (%d after waiting in the queue since start;"
+                " %d running, %d queued)",
                 self.shed - self._summary_shed,
                 now - self._summary_at,
+                self.expired,
                 self.running,
                 len(self._waiters),
             )
@@ -121,6 +124,7 @@ class Admission:
         try:
             await waiter
         except _Expired:
+            self.expired += 1
             self.refused()
             raise overloaded() from None
         except asyncio.CancelledError:

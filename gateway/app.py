@@ -36,7 +36,7 @@ from gateway.shedding import FastRefusals
 from gateway.templates import Matcher, compile_template
 from gateway.webapp import WebApp, load_assets
 from services.kit.redis_client import create_redis
-from services.kit.revocation import SessionRevocations
+from services.kit.revocation import RevocationMirror, SessionRevocations
 
 
 def _json(data: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -179,16 +179,23 @@ def create_app(settings: GatewaySettings, *, routes: list[Route] | None = None) 
             if settings.redis_url
             else None
         )
+        # Revocations are checked in memory, kept in step with Redis by this task.
+        mirror = RevocationMirror()
+        mirroring = asyncio.create_task(mirror.run(redis), name="revocation-mirror") if redis is not None else None
         dispatcher.runtime = Runtime(
             backends=backends,
             limiter=RateLimiter(redis, settings),
-            revocations=SessionRevocations(redis) if redis is not None else None,
+            revocations=SessionRevocations(redis, mirror=mirror) if redis is not None else None,
             admission=admission,
         )
         operations.backends, operations.redis = backends, redis
         try:
             yield
         finally:
+            if mirroring is not None:
+                mirroring.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await mirroring
             dispatcher.runtime = None
             operations.backends = operations.redis = None
             await backends.close()

@@ -18,11 +18,13 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
 from google.protobuf.message import Message
+from google.protobuf.timestamp_pb2 import Timestamp
 
 F = FieldDescriptor
 Convert = Callable[[Any], Any]
@@ -57,7 +59,14 @@ def _bytes(value: bytes) -> str:
 
 
 def _timestamp(value: Any) -> str:
-    return str(value.ToJsonString())
+    return _format_timestamp(value.seconds, value.nanos)
+
+
+@lru_cache(maxsize=65536)
+def _format_timestamp(seconds: int, nanos: int) -> str:
+    # protobuf's own RFC 3339 printer, cached: it is pure Python, and the same posts'
+    # times are printed on page after page.
+    return str(Timestamp(seconds=seconds, nanos=nanos).ToJsonString())
 
 
 class Printer:

@@ -22,6 +22,7 @@ from functools import cache
 from typing import Any
 from urllib.parse import parse_qsl
 
+import orjson
 from google.api import field_behavior_pb2
 from google.protobuf import json_format
 from google.protobuf.descriptor import Descriptor, EnumDescriptor, FieldDescriptor
@@ -508,4 +509,6 @@ def response_data(route: Route, response: Message) -> Any:
 
 
 def dump_json(data: Any) -> bytes:
-    return json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    """Compact UTF-8 JSON, as json.dumps(ensure_ascii=False, separators=(",", ":")) writes
+    it, in C."""
+    return orjson.dumps(data)
