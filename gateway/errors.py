@@ -12,12 +12,12 @@ rendered by the proto3 JSON mapping, each with its `@type` URL.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Mapping
 from functools import lru_cache
 
 import grpc
+import orjson
 from google.protobuf import any_pb2, json_format
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from starlette.responses import Response
@@ -176,9 +176,7 @@ def error_response(error: GatewayError, *, request_id: str = "") -> Response:
         headers.setdefault("WWW-Authenticate", 'Bearer realm="koo"')
     if error.http >= 500 and code != grpc.StatusCode.UNIMPLEMENTED and not error.quiet:
         log.warning("answering %d %s: %s", error.http, code.name, error.status.message)
-    body = json.dumps(
-        error_body(error.status, error.http, request_id=request_id), ensure_ascii=False, separators=(",", ":")
-    )
+    body = orjson.dumps(error_body(error.status, error.http, request_id=request_id))
     return Response(body, status_code=error.http, headers=headers, media_type="application/json")
 
 

@@ -14,17 +14,15 @@ read the refusal.
 
 from __future__ import annotations
 
-import uuid
-
 import httptools
 
 from gateway.admission import Admission, overloaded
-from gateway.dispatch import Target, admitted
+from gateway.dispatch import Target, admitted, new_request_id
 from gateway.errors import error_response
 from gateway.security_headers import DEFAULT_HEADERS
 from gateway.templates import Matcher, PathDecodeError
 
-# Stands in for the request id in the prepared answer (same length as uuid4().hex).
+# Stands in for the request id in the prepared answer (as long as new_request_id()'s).
 _PLACEHOLDER = "R" * 32
 
 
@@ -68,5 +66,5 @@ class FastRefusals:
         return True
 
     def answer(self, *, keep_alive: bool) -> bytes:
-        request_id = uuid.uuid4().hex.encode()
+        request_id = new_request_id().encode()
         return request_id.join(self._keep_alive if keep_alive else self._close)
