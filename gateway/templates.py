@@ -172,10 +172,12 @@ class Matcher(Generic[T]):
     """Per HTTP method, the compiled templates tried most specific first.
 
     `match` answers the target and variables, `allowed` the methods a path exists for
-    (to tell 405 from 404).
+    (to tell 405 from 404). A path that is exactly a template without variables (the home
+    feed, trends, `/v1/users/me`) is found by one dict lookup, not a scan of regexes.
     """
 
     _by_method: dict[str, list[tuple[PathTemplate, T]]] = field(default_factory=dict)
+    _literal: dict[tuple[str, str], T] = field(default_factory=dict)
 
     def add(self, http_method: str, template: PathTemplate, target: T) -> None:
         entries = self._by_method.setdefault(http_method.upper(), [])
@@ -183,10 +185,15 @@ class Matcher(Generic[T]):
             if existing.source == template.source:
                 raise TemplateError(f"{http_method} {template.source} is mapped twice")
         entries.append((template, target))
+        if not template.variables and template.regex.fullmatch(template.source):
+            self._literal[(http_method.upper(), template.source)] = target
         # More literal segments first: `/v1/users/me` before `/v1/users/{user_id}`.
         entries.sort(key=lambda entry: (-entry[0].literal_segments, len(entry[0].variables)))
 
     def match(self, http_method: str, raw_path: str) -> Match[T] | None:
+        literal = self._literal.get((http_method, raw_path))
+        if literal is not None:
+            return Match(literal, {})
         for template, target in self._by_method.get(http_method, ()):
             variables = template.match(raw_path)
             if variables is not None:

@@ -36,7 +36,10 @@ def wrk(base_url: str, tokens: Path, *, connections: int, seconds: int, rate: fl
     threads = min(2, connections)
     per_thread = rate / threads if rate else 1e9  # 1e9: no waiting, closed loop
     options = ["-t", str(threads), "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s"]
-    command = ["wrk", *options, "-s", str(LUA), base_url, "--", str(tokens), str(per_thread)]
+    # At the lowest CPU priority: the load generator takes what the platform leaves, as
+    # clients on their own machines would (it shares this one's two cores). Whether it
+    # still offered the load asked for is checked by the caller.
+    command = ["nice", "-n", "19", "wrk", *options, "-s", str(LUA), base_url, "--", str(tokens), str(per_thread)]
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     counts: dict[str, int] = {}
     for line in out.splitlines():
@@ -80,7 +83,7 @@ async def test_home_reads_at_five_times_capacity_are_shed_not_queued(chaos: Chao
         # Enough connections that one is free at every slot: admitted calls may wait up to
         # KOO_ADMISSION_WAIT (0.5 s) in the queue.
         stormy = await asyncio.to_thread(
-            wrk, chaos.base_url, tokens, connections=1000, seconds=seconds, rate=5 * capacity
+            wrk, chaos.base_url, tokens, connections=500, seconds=seconds, rate=5 * capacity
         )
         goodput = stormy.get("200", 0) / seconds
         await asyncio.sleep(2)  # "normal latency within 2 s after the load stops"
