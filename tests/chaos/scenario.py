@@ -77,6 +77,17 @@ async def health_status(address: str, service: str = "") -> int | None:
         return int(reply.status)
 
 
+async def _serving(name: str, port: int) -> bool:
+    if name != "gateway":
+        status = await health_status(f"127.0.0.1:{port}")
+        return status == health_pb2.HealthCheckResponse.SERVING
+    async with httpx.AsyncClient(timeout=1) as client:  # the gateway speaks HTTP
+        try:
+            return (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+
 @dataclass
 class Recovery:
     restarted_s: float  # from the kill until a new process runs (the supervisor's part)
@@ -95,7 +106,7 @@ async def recovery(chaos: Chaos, name: str, *, old_pid: int, within: float = 60.
             fresh = False
         if fresh and restarted is None:
             restarted = time.monotonic() - started
-        if fresh and await health_status(f"127.0.0.1:{port}") == health_pb2.HealthCheckResponse.SERVING:
+        if fresh and await _serving(name, port):
             return Recovery(restarted or 0.0, time.monotonic() - started)
         await asyncio.sleep(0.05)
     raise AssertionError(f"{name} not serving again within {within}s:\n{chaos.platform.log_tail()}")

@@ -11,9 +11,11 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 import redis
 
+from tests.chaos.load import Member, community
 from tests.chaos.platform import Chaos, chaos_platform
 from tests.chaos.scenario import Recovery, recovery, report, run
 
@@ -54,14 +56,34 @@ async def test_a_malformed_event_is_parked_and_nothing_else_stops(chaos: Chaos) 
     assert parked and all(n == 1 for n in parked.values()), parked
 
 
+async def refused_for(client: httpx.AsyncClient, reader: Member, path: str) -> float:
+    """From now (the service answers SERVING), how long the gateway still refuses calls to
+    it with 503 (its channels must re-dial quickly)."""
+    serving = time.monotonic()
+    while time.monotonic() - serving < 30:
+        answer = await client.get(path, headers=reader.auth)
+        if answer.status_code == 200:
+            break
+        assert answer.status_code == 503 and answer.headers.get("retry-after"), answer.text
+        await asyncio.sleep(0.02)
+    return time.monotonic() - serving
+
+
 @pytest.mark.quick
 async def test_killed_processes_come_back_and_lose_nothing(chaos: Chaos) -> None:
     back: dict[str, Recovery] = {}
+    gap: dict[str, float] = {}
 
     async def fault() -> None:
-        for name in ("feed-worker", "post"):
-            old = chaos.kill(name)
-            back[name] = await recovery(chaos, name, old_pid=old)
+        async with httpx.AsyncClient(base_url=chaos.base_url, timeout=10) as client:
+            (reader,) = await community(client, 1)
+            made = await client.post("/v1/posts", headers=reader.auth, json={"text": "read back after a restart"})
+            made.raise_for_status()
+            for name in ("feed-worker", "post", "gateway"):
+                old = chaos.kill(name)
+                back[name] = await recovery(chaos, name, old_pid=old)
+                if name == "post":
+                    gap[name] = await refused_for(client, reader, f"/v1/posts/{made.json()['id']}")
 
     out = await run(chaos, fault, after=3.0)
     report(
@@ -70,6 +92,7 @@ async def test_killed_processes_come_back_and_lose_nothing(chaos: Chaos) -> None
         refused=dict(out.load.refused),
         restarted_after_s={k: round(v.restarted_s, 2) for k, v in back.items()},
         serving_after_s={k: round(v.serving_s, 2) for k, v in back.items()},
+        refused_after_serving_s={k: round(v, 2) for k, v in gap.items()},
         missing=out.missing,
         converged_s=round(out.converged_s, 1),
     )
@@ -78,6 +101,7 @@ async def test_killed_processes_come_back_and_lose_nothing(chaos: Chaos) -> None
     # is Python's start-up on this machine (measured, see docs/reliability.md).
     assert all(v.restarted_s <= 1.0 for v in back.values()), back
     assert all(v.serving_s <= SERVING_AGAIN_WITHIN for v in back.values()), back
+    assert gap["post"] <= 2.0, gap  # clients see 503s for at most 2 s after it serves again
     assert 500 not in out.load.refused, out.load.summary()
 
 
