@@ -80,7 +80,7 @@ async def health_status(address: str, service: str = "") -> int | None:
 async def _serving(name: str, port: int) -> bool:
     if name != "gateway":
         status = await health_status(f"127.0.0.1:{port}")
-        return status == health_pb2.HealthCheckResponse.SERVING
+        return status == int(health_pb2.HealthCheckResponse.SERVING)
     async with httpx.AsyncClient(timeout=1) as client:  # the gateway speaks HTTP
         try:
             return (await client.get(f"http://127.0.0.1:{port}/readyz")).status_code == 200
