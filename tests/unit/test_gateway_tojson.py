@@ -72,33 +72,30 @@ def value(field: FieldDescriptor, parent: Message, rng: random.Random, depth: in
     return rng.choice([0, 1, -7, 2**31 - 1] + ([386024030248902656, -(2**62)] if big else []))
 
 
+def samples(descriptor: Descriptor, seed: str) -> list[tuple[Message, dict[str, Any]]]:
+    """25 filled messages of this type and what json_format prints for each, plus the empty one."""
+    rng = random.Random(seed + descriptor.full_name)
+    cls = GetMessageClass(descriptor)
+    messages = [cls()]
+    for _ in range(25):
+        messages.append(cls())
+        fill(messages[-1], rng)
+    return [
+        (m, json_format.MessageToDict(m, preserving_proto_field_name=True, always_print_fields_with_no_presence=True))
+        for m in messages
+    ]
+
+
 @pytest.mark.parametrize("descriptor", all_messages(), ids=lambda d: d.full_name)
 def test_prints_what_json_format_prints(descriptor: Descriptor) -> None:
-    rng = random.Random(descriptor.full_name)
-    cls = GetMessageClass(descriptor)
-    for _ in range(25):
-        message = cls()
-        fill(message, rng)
-        expected = json_format.MessageToDict(
-            message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
-        )
+    for message, expected in samples(descriptor, ""):
         assert message_to_dict(message) == expected
-    assert message_to_dict(cls()) == json_format.MessageToDict(
-        cls(), preserving_proto_field_name=True, always_print_fields_with_no_presence=True
-    )
 
 
 @pytest.mark.parametrize("descriptor", all_messages(), ids=lambda d: d.full_name)
 def test_the_gateways_printer_answers_short_enum_names_as_the_rewrite_did(descriptor: Descriptor) -> None:
     # The gateway prints enum values by their short names in one pass; what it answers must
     # equal json_format's output with the names rewritten afterwards (the earlier way).
-    rng = random.Random("short:" + descriptor.full_name)
-    cls = GetMessageClass(descriptor)
-    for _ in range(25):
-        message = cls()
-        fill(message, rng)
-        expected = json_format.MessageToDict(
-            message, preserving_proto_field_name=True, always_print_fields_with_no_presence=True
-        )
+    for message, expected in samples(descriptor, "short:"):
         _shorten(descriptor, expected)
         assert short_names.to_dict(message) == expected
