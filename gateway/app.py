@@ -52,6 +52,7 @@ CAPABILITIES: dict[str, str] = {
     "search": "search",
     "media": "media uploads and downloads",
     "redis": "rate limits (requests pass unlimited)",
+    "revocations": "in-memory revocation list (each request asks Redis)",
 }
 
 
@@ -65,6 +66,7 @@ class Operations:
         self.openapi = json.dumps(openapi_document(routes), ensure_ascii=False).encode("utf-8")
         self.backends: Backends | None = None
         self.redis: Redis | None = None
+        self.revocations: RevocationMirror | None = None
 
     async def healthz(self, request: Request) -> Response:
         return _json({"status": "ok"})
@@ -90,8 +92,10 @@ class Operations:
                 checks["redis"] = "OK"
             except (RedisError, OSError, TimeoutError) as exc:
                 checks["redis"] = f"UNREACHABLE: {type(exc).__name__}"
+        if self.revocations is not None:
+            checks["revocations"] = "OK" if self.revocations.in_step else "OUT OF STEP"
         failing = [name for name, value in checks.items() if value not in ("SERVING", "OK", "NOT CONFIGURED")]
-        services = [name for name in checks if name not in ("redis", "gateway")]
+        services = [name for name in checks if name not in ("redis", "gateway", "revocations")]
         if "gateway" in failing or (services and all(name in failing for name in services)):
             status, code = "not ready", 503
         else:
@@ -182,6 +186,10 @@ def create_app(settings: GatewaySettings, *, routes: list[Route] | None = None) 
         # Revocations are checked in memory, kept in step with Redis by this task.
         mirror = RevocationMirror()
         mirroring = asyncio.create_task(mirror.run(redis), name="revocation-mirror") if redis is not None else None
+        if mirroring is not None:
+            # Serve with the list loaded when Redis answers; without it, start anyway.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(mirror.first_load.wait(), settings.ready_timeout)
         dispatcher.runtime = Runtime(
             backends=backends,
             limiter=RateLimiter(redis, settings),
@@ -189,6 +197,7 @@ def create_app(settings: GatewaySettings, *, routes: list[Route] | None = None) 
             admission=admission,
         )
         operations.backends, operations.redis = backends, redis
+        operations.revocations = mirror if redis is not None else None
         try:
             yield
         finally:
@@ -198,6 +207,7 @@ def create_app(settings: GatewaySettings, *, routes: list[Route] | None = None) 
                     await mirroring
             dispatcher.runtime = None
             operations.backends = operations.redis = None
+            operations.revocations = None
             await backends.close()
             if redis is not None:
                 await redis.aclose()

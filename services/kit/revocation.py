@@ -50,6 +50,7 @@ class RevocationMirror:
         self._in_step = False  # subscribed and loaded: the mirror is the list
         self.loaded = False  # loaded at least once (a copy to fall back on)
         self._pubsub: PubSub | None = None
+        self.first_load = asyncio.Event()  # set once the list has been loaded
 
     @property
     def in_step(self) -> bool:
@@ -130,6 +131,7 @@ class RevocationMirror:
                         self._in_step = False
                         await self.load(redis)
                         self._in_step = True
+                        self.first_load.set()
                         pause = 0.1
                         log.info(
                             "revocation mirror in step: %d sessions, %d accounts",
@@ -144,6 +146,9 @@ class RevocationMirror:
             except (RedisError, OSError) as exc:
                 if self._in_step:
                     log.warning("revocation mirror out of step (each request asks Redis meanwhile): %s", exc)
+                self._in_step = False
+            except Exception:  # a bug here must not end the mirror for good: start over
+                log.exception("revocation mirror failed (each request asks Redis meanwhile)")
                 self._in_step = False
             finally:
                 with contextlib.suppress(RedisError, OSError):

@@ -9,11 +9,14 @@ import asyncio
 import contextlib
 import secrets
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
 import httpx
 import pytest_asyncio
 from redis.asyncio import Redis
 
+from gateway.app import create_app
+from gateway.settings import GatewaySettings
 from services.kit.revocation import RevocationMirror, SessionRevocations
 from tests.security.conftest import sign_up
 
@@ -135,3 +138,19 @@ async def test_an_authenticated_read_costs_no_revocation_round_trip(api: httpx.A
     after = await api.get("/v1/users/me", headers=who.auth)
     assert after.status_code == 401
     assert after.json()["error"]["details"][0]["reason"] == "TOKEN_REVOKED"
+
+
+async def test_readiness_says_whether_the_list_is_in_memory(api: httpx.AsyncClient) -> None:
+    ready = await api.get("/readyz")
+    assert ready.json()["checks"]["revocations"] == "OK"
+
+
+async def test_readiness_says_when_the_list_is_out_of_step(tmp_path: Path) -> None:
+    # A gateway whose Redis does not answer starts anyway, and says what that costs.
+    app = create_app(GatewaySettings(env="test", data_dir=tmp_path, redis_url="redis://127.0.0.1:1/0"))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+            body = (await client.get("/readyz")).json()
+    assert body["checks"]["revocations"] == "OUT OF STEP"
+    assert "in-memory revocation list (each request asks Redis)" in body["degraded"]
