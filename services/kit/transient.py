@@ -7,6 +7,8 @@ it takes instead of counting a delivery against the event).
 
 from __future__ import annotations
 
+import sys
+
 import grpc
 import psycopg
 from redis import exceptions as redis_errors
@@ -38,15 +40,13 @@ _TRANSIENT_TYPES: tuple[type[BaseException], ...] = (
 
 
 def _elastic_types() -> tuple[type[BaseException], ...]:
-    try:
-        from elastic_transport import ConnectionError as EsConnectionError
-        from elastic_transport import ConnectionTimeout
-    except ImportError:  # the Elasticsearch client is optional
+    # Looked up, not imported: importing the Elasticsearch client (and aiohttp) took every
+    # service a second of start-up, which a restarted process spends before serving. A
+    # process that has not imported it cannot be raising its errors.
+    module = sys.modules.get("elastic_transport")
+    if module is None:
         return ()
-    return (EsConnectionError, ConnectionTimeout)
-
-
-_TRANSIENT_TYPES += _elastic_types()
+    return (module.ConnectionError, module.ConnectionTimeout)
 
 
 def is_transient(exc: BaseException) -> bool:
@@ -59,7 +59,7 @@ def is_transient(exc: BaseException) -> bool:
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, (Unavailable, *_TRANSIENT_TYPES)):
+        if isinstance(current, (Unavailable, *_TRANSIENT_TYPES, *_elastic_types())):
             return True
         if isinstance(current, sa_errors.DBAPIError) and current.connection_invalidated:
             return True
