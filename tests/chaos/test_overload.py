@@ -77,8 +77,9 @@ async def test_home_reads_at_five_times_capacity_are_shed_not_queued(chaos: Chao
         tokens.write_text("\n".join(m.token for m in members) + "\n")
         normal = await median_latency(client, members[0].token)
 
-        calm = await asyncio.to_thread(wrk, chaos.base_url, tokens, connections=16, seconds=5, rate=0)
-        capacity = calm.get("200", 0) / 5
+        # 10 s: a capacity measured over 5 s varied by ±3 % from run to run.
+        calm = await asyncio.to_thread(wrk, chaos.base_url, tokens, connections=16, seconds=10, rate=0)
+        capacity = calm.get("200", 0) / 10
         assert capacity > 0, calm
         # Enough connections that one is free at every slot: admitted calls may wait up to
         # KOO_ADMISSION_WAIT (0.5 s) in the queue.
