@@ -30,7 +30,7 @@ from gateway.dispatch import Dispatcher, Operational, Runtime, Target
 from gateway.openapi import openapi_document
 from gateway.ratelimit import RateLimiter
 from gateway.routes import Route, all_routes
-from gateway.security_headers import SecurityHeaders
+from gateway.security_headers import SecurityHeaders, has_origin
 from gateway.settings import GatewaySettings
 from gateway.shedding import FastRefusals
 from gateway.templates import Matcher, compile_template
@@ -143,7 +143,7 @@ class GatewayApp(Starlette):
         self._cors = cors
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and not (self._cors and any(n == b"origin" for n, _ in scope["headers"])):
+        if scope["type"] == "http" and not (self._cors and has_origin(scope["headers"])):
             scope["app"] = self
             await self._direct(scope, receive, send)
             return
@@ -184,9 +184,11 @@ def create_app(settings: GatewaySettings, *, routes: list[Route] | None = None) 
             else None
         )
         # Revocations are checked in memory, kept in step with Redis by this task.
-        mirror = RevocationMirror()
-        mirroring = asyncio.create_task(mirror.run(redis), name="revocation-mirror") if redis is not None else None
-        if mirroring is not None:
+        mirror: RevocationMirror | None = None
+        mirroring: asyncio.Task[None] | None = None
+        if redis is not None:
+            mirror = RevocationMirror()
+            mirroring = asyncio.create_task(mirror.run(redis), name="revocation-mirror")
             # Serve with the list loaded when Redis answers; without it, start anyway.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(mirror.first_load.wait(), settings.ready_timeout)
@@ -196,8 +198,7 @@ def create_app(settings: GatewaySettings, *, routes: list[Route] | None = None) 
             revocations=SessionRevocations(redis, mirror=mirror) if redis is not None else None,
             admission=admission,
         )
-        operations.backends, operations.redis = backends, redis
-        operations.revocations = mirror if redis is not None else None
+        operations.backends, operations.redis, operations.revocations = backends, redis, mirror
         try:
             yield
         finally:
@@ -206,8 +207,7 @@ def create_app(settings: GatewaySettings, *, routes: list[Route] | None = None) 
                 with contextlib.suppress(asyncio.CancelledError):
                     await mirroring
             dispatcher.runtime = None
-            operations.backends = operations.redis = None
-            operations.revocations = None
+            operations.backends = operations.redis = operations.revocations = None
             await backends.close()
             if redis is not None:
                 await redis.aclose()
@@ -238,5 +238,5 @@ def create_app(settings: GatewaySettings, *, routes: list[Route] | None = None) 
     # percent-encoded newline, and would answer those with a text/plain 404.)
     app.router.default = dispatcher.asgi
     # For the HTTP protocol (gateway/__main__.py): refusals answered before the app runs.
-    app.state.refusals = FastRefusals(admission, matcher)
+    app.state.refusals = FastRefusals(admission, matcher, cors=bool(origins))
     return app

@@ -13,7 +13,7 @@ import os
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 import grpc
 from starlette.requests import ClientDisconnect, Request
@@ -320,7 +320,7 @@ class Dispatcher:
         return b"".join(chunks)
 
 
-def admitted(target: Target) -> bool:
+def admitted(target: Target) -> TypeGuard[Route]:
     """Whether admission control counts calls to this target: unary API calls (media
     transfers and event streams last long and are not counted; nor the operational
     endpoints and the web app)."""
@@ -329,4 +329,4 @@ def admitted(target: Target) -> bool:
 
 def _admitted_first(target: Target) -> bool:
     """A unary API call without a body: admission control comes before anything else."""
-    return admitted(target) and isinstance(target, Route) and not target.body
+    return admitted(target) and not target.body

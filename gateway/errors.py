@@ -139,7 +139,7 @@ def _rendered_detail(type_url: str, value: bytes) -> dict[str, object]:
     except (TypeError, KeyError, json_format.Error):
         # A detail type this gateway does not know: still say what it was.
         return {"@type": type_url}
-    return dict(rendered)
+    return rendered
 
 
 def error_body(status: status_pb2.Status, http: int, *, request_id: str = "") -> dict[str, object]:

@@ -43,6 +43,13 @@ def add_defaults(headers: list[tuple[bytes, bytes]]) -> None:
     headers.extend(item for item in DEFAULT_HEADERS if item[0] not in present)
 
 
+def has_origin(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether a request (raw headers, names lower-case) came from a page of another origin:
+    with CORS on, only Starlette's CORS middleware may answer it (the headers a browser
+    needs to read the answer)."""
+    return any(name == b"origin" for name, _ in headers)
+
+
 class SecurityHeaders:
     """ASGI middleware adding DEFAULT_HEADERS a response did not set itself (for what the
     dispatcher does not answer itself: CORS preflights, Starlette's own errors)."""

@@ -8,8 +8,8 @@ about a fifth of an answer. Here it costs a route match and one write of prepare
 It refuses only what admission control (gateway/admission.py) would refuse at once: a
 unary API call while every slot is taken and the queue is full. The answer is the one
 the app would give (the same renderer, the security headers, a fresh X-Request-Id).
-Requests with an Origin go through the app, which adds CORS headers a browser needs to
-read the refusal.
+With CORS on, requests with an Origin go through the app, which adds the headers a
+browser needs to read the refusal.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import httptools
 from gateway.admission import Admission, overloaded
 from gateway.dispatch import Target, admitted, new_request_id
 from gateway.errors import error_response
-from gateway.security_headers import DEFAULT_HEADERS
+from gateway.security_headers import add_defaults, has_origin
 from gateway.templates import Matcher, PathDecodeError
 
 # Stands in for the request id in the prepared answer (as long as new_request_id()'s).
@@ -32,8 +32,7 @@ def _prepared(*, keep_alive: bool) -> list[bytes]:
     response = error_response(overloaded(), request_id=_PLACEHOLDER)
     headers = [(name.lower(), value) for name, value in response.raw_headers]
     headers.append((b"x-request-id", _PLACEHOLDER.encode()))
-    present = {name for name, _ in headers}
-    headers.extend(item for item in DEFAULT_HEADERS if item[0] not in present)
+    add_defaults(headers)
     if not keep_alive:
         headers.append((b"connection", b"close"))
     head = b"HTTP/1.1 503 Service Unavailable\r\n" + b"".join(n + b": " + v + b"\r\n" for n, v in headers)
@@ -44,16 +43,17 @@ def _prepared(*, keep_alive: bool) -> list[bytes]:
 class FastRefusals:
     """Decides, from the request head alone, whether to refuse it now, and with what bytes."""
 
-    def __init__(self, admission: Admission, matcher: Matcher[Target]) -> None:
+    def __init__(self, admission: Admission, matcher: Matcher[Target], *, cors: bool) -> None:
         self.admission = admission
         self.matcher = matcher
+        self.cors = cors
         self._keep_alive = _prepared(keep_alive=True)
         self._close = _prepared(keep_alive=False)
 
     def refuses(self, method: bytes, url: bytes, headers: list[tuple[bytes, bytes]]) -> bool:
         if not self.admission.full():
             return False
-        if any(name == b"origin" for name, _ in headers):
+        if self.cors and has_origin(headers):
             return False
         try:
             path = httptools.parse_url(url).path.decode("latin-1")

@@ -162,35 +162,29 @@ class SessionRevocations:
         self._redis = redis
         self.mirror = mirror
 
-    async def _write(self, command: str, key: str, announcement: str, *, seconds: int | None = None) -> None:
+    async def _list(self, key: str, announcement: str, *, seconds: int | None) -> None:
+        """Put `key` on the list (for `seconds`; None: until taken off) and say so, atomically."""
         pipe = self._redis.pipeline(transaction=True)
-        if command == "set":
-            pipe.set(key, "1", ex=seconds)
-        else:
-            pipe.delete(key)
+        pipe.set(key, "1", ex=seconds)
         pipe.publish(CHANNEL, announcement)
         await pipe.execute()
 
     async def revoke(self, session_id: str, *, seconds: int) -> None:
         seconds = max(1, seconds)
-        await self._write("set", f"{_PREFIX}{session_id}", f"s {session_id} {seconds}", seconds=seconds)
-
-    async def is_revoked(self, session_id: str) -> bool:
-        try:
-            return bool(await self._redis.exists(f"{_PREFIX}{session_id}"))
-        except RedisError as exc:
-            log.warning("revocation list unavailable, accepting the token: %s", exc)
-            return False
+        await self._list(f"{_PREFIX}{session_id}", f"s {session_id} {seconds}", seconds=seconds)
 
     # Suspended accounts: every session of the account, for as long as the suspension lasts.
 
     async def revoke_account(self, user_id: int, *, seconds: int | None) -> None:
         """Refuse every token of the account (a suspension; None: until restored)."""
         ttl = max(1, seconds) if seconds else None
-        await self._write("set", f"{_ACCOUNT_PREFIX}{user_id}", f"a {user_id} {ttl or 0}", seconds=ttl)
+        await self._list(f"{_ACCOUNT_PREFIX}{user_id}", f"a {user_id} {ttl or 0}", seconds=ttl)
 
     async def restore_account(self, user_id: int) -> None:
-        await self._write("delete", f"{_ACCOUNT_PREFIX}{user_id}", f"r {user_id}")
+        pipe = self._redis.pipeline(transaction=True)
+        pipe.delete(f"{_ACCOUNT_PREFIX}{user_id}")
+        pipe.publish(CHANNEL, f"r {user_id}")
+        await pipe.execute()
 
     async def refusal(self, session_id: str, user_id: int) -> str | None:
         """Why a token must be refused (`ACCOUNT_SUSPENDED`, `TOKEN_REVOKED`), or None: from
