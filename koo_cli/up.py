@@ -23,6 +23,7 @@ from koo_cli.supervisor import Supervisor
 from services.kit.auth import ensure_dev_keys
 from services.kit.migrations import upgrade_all
 from services.kit.roster import PROCESSES, Process
+from services.kit.workload import ensure_dev_service_key
 
 STARTUP_TIMEOUT = 60.0
 RUNTIME_FILE = "runtime.json"
@@ -100,6 +101,8 @@ def run_up(data_dir: Path, only: tuple[str, ...], *, log_format: str = "json") -
             # Made once here, before any child starts: the user service (signer) and every
             # verifier (services, gateway) would otherwise race to create different keys.
             ensure_dev_keys(data_dir)
+        if env["KOO_ENV"] != "production" and not env.get("KOO_SERVICE_KEY_FILE"):
+            ensure_dev_service_key(data_dir)  # likewise the key every process signs calls with
         chosen = [p for p in PROCESSES if p.available() and (p.name in only if only else p.in_up)]
         # Every child learns where each started service listens (ports may be overridden).
         peers = {p.addr_env: f"127.0.0.1:{p.port}" for p in chosen if p.kind == "grpc"}

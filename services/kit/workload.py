@@ -16,6 +16,7 @@ expire, so they cost one HMAC per few minutes, not per call.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import os
@@ -43,17 +44,25 @@ def _b64(raw: bytes) -> str:
 
 
 def ensure_dev_service_key(data_dir: Path) -> Path:
-    """Development and tests only: a random service key beside the data, made once (0600)."""
+    """Development and tests only: a random service key beside the data, made once (0600).
+
+    Processes of one `koo up` may race to make it: the key is written whole to a file of
+    its own and then linked into place, which fails if another process linked first, so no
+    process ever reads a half-written key or one that is later replaced."""
     keys = data_dir / "keys"
     keys.mkdir(parents=True, exist_ok=True)
     path = keys / "service.key"
-    if not path.exists():
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return path  # another process of `koo up` made it first
+    if path.exists():
+        return path
+    draft = keys / f".service.key.{os.getpid()}.{secrets.token_hex(4)}"
+    fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
         with os.fdopen(fd, "w") as handle:
             handle.write(secrets.token_urlsafe(48))
+        with contextlib.suppress(FileExistsError):  # another process linked its key first
+            os.link(draft, path)
+    finally:
+        draft.unlink()
     return path
 
 
